@@ -1,0 +1,12 @@
+"""GAN-based dropout imputation for single-cell RNA-seq, as a scanpy plugin."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets, models, pl, pp, tl
+
+try:
+    __version__ = version("scgan")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__", "datasets", "models", "pl", "pp", "tl"]

@@ -1,0 +1,13 @@
+"""Names of the keys scgan reads and writes in an AnnData."""
+
+MASK_KEY = "scgan_mask"
+"""`.uns` key where :func:`scgan.tl.mask_nonzeros` records the hidden entries."""
+
+TRUE_COUNTS = "true_counts"
+"""Layer with the simulator's counts before dropout."""
+
+SIM_PARAMS = "scgan_simulation"
+"""`.uns` key with the simulator's parameters."""
+
+CELL_TYPE = "cell_type"
+BATCH = "batch"

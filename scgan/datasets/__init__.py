@@ -1,0 +1,6 @@
+"""Data sets: bundled real counts and a simulator with ground truth."""
+
+from ._pbmc68k import pbmc68k
+from ._simulate import simulate
+
+__all__ = ["pbmc68k", "simulate"]

@@ -1,0 +1,3 @@
+"""Preprocessing: imputation entry points."""
+
+__all__: list[str] = []

@@ -1,0 +1,20 @@
+"""Tools: masking, scores, baselines and the benchmark."""
+
+from ._baselines import BASELINES
+from ._benchmark import benchmark
+from ._impute_baseline import impute_baseline
+from ._lisi import lisi
+from ._mask import mask_nonzeros
+from ._score_imputation import score_imputation
+from ._score_structure import batch_asw, score_structure
+
+__all__ = [
+    "BASELINES",
+    "batch_asw",
+    "benchmark",
+    "impute_baseline",
+    "lisi",
+    "mask_nonzeros",
+    "score_imputation",
+    "score_structure",
+]

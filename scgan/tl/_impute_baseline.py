@@ -1,0 +1,59 @@
+import logging
+
+import anndata as ad
+import numpy as np
+
+from .._data import get_counts
+from ._baselines import BASELINES
+from ._score_structure import _column
+
+logger = logging.getLogger(__name__)
+
+
+def impute_baseline(
+    adata: ad.AnnData,
+    *,
+    method: str,
+    layer: str | None = None,
+    labels_key: str | None = None,
+    key_added: str | None = None,
+    random_state: int = 0,
+    copy: bool = False,
+) -> ad.AnnData | None:
+    """Impute with a reference method, to compare against scgan's imputers.
+
+    Parameters
+    ----------
+    adata
+        Cells × genes with raw counts.
+    method
+        One of ``"none"``, ``"celltype_mean"`` (needs ``labels_key``),
+        ``"knn_smoothing"``, ``"alra"``, ``"magic"`` (needs ``magic-impute``)
+        and ``"scvi"`` (needs ``scvi-tools``).
+    layer
+        Read counts from ``layers[layer]`` instead of ``X``.
+    labels_key
+        ``obs`` column with cell types.
+    key_added
+        Layer to write; ``f"imputed_{method}"`` by default.
+    random_state
+        Seed.
+    copy
+        Return a new AnnData instead of writing into ``adata``.
+
+    Returns
+    -------
+    ``None``, or the new AnnData when ``copy=True``; the imputed counts
+    (dense, each cell on its own library size) are in ``layers[key_added]``.
+    """
+    if method not in BASELINES:
+        msg = f"unknown baseline {method!r}; choose one of {sorted(BASELINES)}"
+        raise ValueError(msg)
+    counts = get_counts(adata, layer)
+    labels = None if labels_key is None else _column(adata, labels_key)
+    imputed = BASELINES[method](counts, labels=labels, random_state=random_state)
+    key_added = key_added or f"imputed_{method}"
+    adata = adata.copy() if copy else adata
+    adata.layers[key_added] = imputed.astype(np.float32)
+    logger.info("added .layers[%r] (baseline %r)", key_added, method)
+    return adata if copy else None

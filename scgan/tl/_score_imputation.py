@@ -1,0 +1,89 @@
+import anndata as ad
+import numpy as np
+from scipy import stats
+
+from .._data import dense
+from .._keys import MASK_KEY, TRUE_COUNTS
+
+
+def score_imputation(
+    adata: ad.AnnData,
+    *,
+    layer: str,
+    mask_key: str = MASK_KEY,
+    true_layer: str = TRUE_COUNTS,
+) -> dict[str, float]:
+    """Score imputed counts against what was hidden or simulated.
+
+    On the entries hidden by :func:`scgan.tl.mask_nonzeros` (read from
+    ``uns[mask_key]``): Pearson and Spearman correlation of ``log1p`` values,
+    and mean and median absolute error of counts (``heldout_*``). When
+    ``layers[true_layer]`` exists (simulated data), also against the true
+    counts on the *dropout entries*, those that are zero in the imputer's input
+    but not in the truth (``dropout_*``), and Pearson(log1p) over all entries
+    (``all_pearson_log1p``).
+
+    Parameters
+    ----------
+    adata
+        The masked (or simulated) AnnData holding the imputation.
+    layer
+        Layer with the imputed counts.
+    mask_key
+        ``uns`` key written by :func:`scgan.tl.mask_nonzeros`.
+    true_layer
+        Layer with ground-truth counts, if any.
+
+    Returns
+    -------
+    Metric name → value.
+    """
+    if layer not in adata.layers:
+        msg = f"layer {layer!r} not found; impute first or pass the layer holding the imputation"
+        raise KeyError(msg)
+    imputed = adata.layers[layer]
+    scores: dict[str, float] = {}
+    if mask_key in adata.uns:
+        mask = adata.uns[mask_key]
+        rows, cols = np.asarray(mask["rows"]), np.asarray(mask["cols"])
+        predicted = np.asarray(imputed[rows, cols], dtype=np.float64).ravel()
+        scores |= _compare(predicted, np.asarray(mask["values"], dtype=np.float64), "heldout")
+    if true_layer in adata.layers:
+        truth = dense(adata.layers[true_layer])
+        source = adata.uns.get(mask_key, {}).get("layer", "X")
+        observed = dense(adata.X if source == "X" else adata.layers[source])
+        predicted = dense(imputed)
+        dropout = (observed == 0) & (truth > 0)
+        scores |= _compare(predicted[dropout], truth[dropout], "dropout")
+        scores["all_pearson_log1p"] = _pearson(np.log1p(predicted.ravel()), np.log1p(truth.ravel()))
+    if not scores:
+        msg = (
+            f"nothing to score against: no uns[{mask_key!r}] and no layers[{true_layer!r}]; "
+            "mask entries with scgan.tl.mask_nonzeros first"
+        )
+        raise ValueError(msg)
+    return scores
+
+
+def _compare(predicted: np.ndarray, truth: np.ndarray, prefix: str) -> dict[str, float]:
+    error = np.abs(predicted - truth)
+    return {
+        f"{prefix}_pearson_log1p": _pearson(np.log1p(predicted), np.log1p(truth)),
+        f"{prefix}_spearman_log1p": _spearman(predicted, truth),
+        f"{prefix}_mae": float(error.mean()),
+        f"{prefix}_median_ae": float(np.median(error)),
+    }
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation; NaN (not an error) when one side is constant."""
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman correlation; NaN (not an error) when one side is constant."""
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)

@@ -1,0 +1,40 @@
+"""The public API follows scanpy's conventions (after scanpy's tests/test_package_structure.py)."""
+
+import inspect
+
+import pytest
+
+import scgan
+
+NAMESPACES = [scgan.pp, scgan.tl, scgan.pl, scgan.datasets]
+PUBLIC = [
+    pytest.param(getattr(ns, name), id=f"{ns.__name__}.{name}")
+    for ns in NAMESPACES
+    for name in ns.__all__
+    if inspect.isfunction(getattr(ns, name))
+]
+
+
+def test_namespaces_export_what_they_list():
+    for ns in NAMESPACES:
+        for name in ns.__all__:
+            assert hasattr(ns, name), f"{ns.__name__}.{name}"
+
+
+@pytest.mark.parametrize("func", PUBLIC)
+def test_public_functions_are_documented(func):
+    assert func.__doc__ and len(func.__doc__.strip()) > 40
+
+
+@pytest.mark.parametrize("func", PUBLIC)
+def test_adata_first_then_keyword_only(func):
+    params = list(inspect.signature(func).parameters.values())
+    if not params or params[0].name != "adata":
+        return
+    positional = [p.name for p in params[1:] if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    # methods of the benchmark are the one documented exception (what to run, not how)
+    assert positional in ([], ["methods"]), f"{func.__name__}: {positional}"
+
+
+def test_version():
+    assert scgan.__version__
