@@ -54,3 +54,25 @@ def normalise_log(counts: sparse.spmatrix | np.ndarray, target_sum: float = 1e4)
 def to_counts(log_norm: np.ndarray, library: np.ndarray, target_sum: float = 1e4) -> np.ndarray:
     """Invert :func:`normalise_log` onto each cell's own library size (clipped at zero)."""
     return np.maximum(np.expm1(log_norm), 0.0) * (library / target_sum)[:, None]
+
+
+class LogScaler:
+    """``v = log1p(counts / library · 1e4) / top``, with ``top`` the largest value seen in ``fit``.
+
+    Maps counts into [0, 1] (values above the fitted maximum may exceed 1)
+    and back onto each cell's own library size with :meth:`inverse`.
+    """
+
+    def __init__(self, target_sum: float = 1e4):
+        self.target_sum = target_sum
+        self.top: float | None = None
+
+    def fit(self, counts) -> "LogScaler":
+        self.top = float(normalise_log(counts, self.target_sum).max()) or 1.0
+        return self
+
+    def transform(self, counts) -> np.ndarray:
+        return normalise_log(counts, self.target_sum) / self.top
+
+    def inverse(self, scaled: np.ndarray, library: np.ndarray) -> np.ndarray:
+        return to_counts(scaled * self.top, library, self.target_sum)

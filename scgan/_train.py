@@ -1,0 +1,60 @@
+"""Pieces every adversarial backend trains with: checked optimiser steps, and epochs with validation."""
+
+import copy
+import logging
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+
+class DivergenceError(RuntimeError):
+    """A loss became NaN or infinite during training."""
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int):
+    """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite."""
+    if not torch.isfinite(loss):
+        msg = (
+            f"training diverged: the {what} loss is {loss.item()} at step {step}; "
+            "lower the learning rates or check the input for extreme values"
+        )
+        raise DivergenceError(msg)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def train_with_validation(
+    run_epoch: Callable[[int], dict[str, torch.Tensor]],
+    validate: Callable[[], float],
+    keep: nn.Module,
+    *,
+    epochs: int,
+    patience: int,
+    progress: Callable[[int, dict], None] | None = None,
+) -> tuple[list[dict[str, torch.Tensor]], int, list[float]]:
+    """Run epochs, keep the state of ``keep`` with the lowest validation error, and restore it.
+
+    Adversarial losses do not say when to stop; a held-out error does. Stops
+    after ``patience`` epochs without improvement.
+
+    Returns the per-epoch logs, the best epoch (0-based) and the validation errors.
+    """
+    history, errors = [], []
+    best_error, best_epoch, best_state = float("inf"), -1, None
+    for epoch in range(epochs):
+        history.append(run_epoch(epoch))
+        errors.append(validate())
+        if errors[-1] < best_error:
+            best_error, best_epoch = errors[-1], epoch
+            best_state = copy.deepcopy(keep.state_dict())
+        if progress is not None:
+            progress(epoch, {**history[-1], "validation": errors[-1]})
+        if epoch - best_epoch >= patience:
+            break
+    if best_state is not None:
+        keep.load_state_dict(best_state)
+    return history, best_epoch, errors
