@@ -33,6 +33,18 @@ def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix
     return counts
 
 
+def obs_column(adata: ad.AnnData, key: str) -> np.ndarray:
+    """``obs[key]`` as strings, after checking it exists and has no missing values."""
+    if key not in adata.obs:
+        msg = f"obs[{key!r}] not found; available columns: {list(adata.obs.columns)}"
+        raise KeyError(msg)
+    values = adata.obs[key]
+    if values.isna().any():
+        msg = f"obs[{key!r}] has {int(values.isna().sum())} missing values; fill or drop those cells first"
+        raise ValueError(msg)
+    return values.astype(str).to_numpy()
+
+
 def library_size(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
     """Total counts per cell, as a 1-D float64 array."""
     return np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()

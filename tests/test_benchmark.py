@@ -25,7 +25,7 @@ def test_benchmark_is_tidy_and_leaves_input_alone(sim_batches):
 
 
 def test_benchmark_accepts_callables(sim_batches):
-    def doubled(counts, *, labels, random_state):
+    def doubled(counts, *, labels, batches, random_state):
         return counts.toarray() * 2
 
     df = scgan.tl.benchmark(sim_batches, {"doubled": doubled}, mask_fraction=None)

@@ -1,3 +1,6 @@
 """Imputation backends (pure torch modules and their fit/impute logic)."""
 
-__all__: list[str] = []
+from ._registry import BACKENDS, make_backend
+from .began import BEGANConfig, BEGANImputer
+
+__all__ = ["BACKENDS", "BEGANConfig", "BEGANImputer", "make_backend"]

@@ -44,12 +44,17 @@ class GroupedConv(nn.Module):
 
 
 class ConditionMaps(nn.Module):
-    """Each categorical condition → an embedding → a ``side × side`` map per group (one channel each)."""
+    """Each categorical condition → an embedding → a ``side × side`` map, all per group.
+
+    Nothing is shared between groups, so that each part's model stays independent.
+    """
 
     def __init__(self, groups: int, side: int, n_categories: list[int], embedding_dim: int = 8):
         super().__init__()
         self.side = side
-        self.embeddings = nn.ModuleList(nn.Embedding(n, embedding_dim) for n in n_categories)
+        self.embeddings = nn.ParameterList(
+            nn.Parameter(torch.randn(groups, n, embedding_dim)) for n in n_categories
+        )
         self.projections = nn.ModuleList(
             GroupedLinear(groups, embedding_dim, side * side) for _ in n_categories
         )
@@ -61,8 +66,8 @@ class ConditionMaps(nn.Module):
     def forward(self, codes: torch.Tensor, groups: int) -> torch.Tensor:
         """``codes``: ``(batch, n_conditions)`` integer codes → ``(batch, groups, n_conditions, side, side)``."""
         maps = []
-        for i, (embed, project) in enumerate(zip(self.embeddings, self.projections, strict=True)):
-            e = embed(codes[:, i])[:, None, :].expand(-1, groups, -1)
+        for i, (table, project) in enumerate(zip(self.embeddings, self.projections, strict=True)):
+            e = table[:, codes[:, i]].transpose(0, 1)  # (batch, groups, embedding_dim)
             maps.append(project(e).reshape(-1, groups, 1, self.side, self.side))
         return torch.cat(maps, dim=2)
 

@@ -1,3 +1,5 @@
 """Preprocessing: imputation entry points."""
 
-__all__: list[str] = []
+from ._impute import impute_dropouts
+
+__all__ = ["impute_dropouts"]

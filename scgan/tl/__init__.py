@@ -2,6 +2,7 @@
 
 from ._baselines import BASELINES
 from ._benchmark import benchmark
+from ._gan_method import gan_method
 from ._impute_baseline import impute_baseline
 from ._lisi import lisi
 from ._mask import mask_nonzeros
@@ -12,6 +13,7 @@ __all__ = [
     "BASELINES",
     "batch_asw",
     "benchmark",
+    "gan_method",
     "impute_baseline",
     "lisi",
     "mask_nonzeros",

@@ -1,10 +1,11 @@
-"""Reference imputers, each with one call shape: ``fn(counts, *, labels, random_state) -> counts``.
+"""Reference imputers, each with one call shape: ``fn(counts, *, labels, batches, random_state)``.
 
 Every baseline takes a CSR matrix of raw counts (cells × genes) and returns a
-dense float64 matrix of imputed counts on each cell's own library size.
+dense float64 matrix of imputed counts on each cell's own library size. None
+of them uses ``batches``; the argument keeps the shape common with scgan's own
+imputers (:func:`scgan.tl.gan_method`).
 """
 
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -15,18 +16,23 @@ from sklearn.utils.extmath import randomized_svd
 from .._data import dense, library_size, normalise_log, to_counts
 
 
-class Baseline(Protocol):
+class Imputer(Protocol):
     def __call__(
-        self, counts: sparse.csr_matrix, *, labels: np.ndarray | None, random_state: int
+        self,
+        counts: sparse.csr_matrix,
+        *,
+        labels: np.ndarray | None,
+        batches: np.ndarray | None,
+        random_state: int,
     ) -> np.ndarray: ...
 
 
-def no_imputation(counts, *, labels=None, random_state=0):
+def no_imputation(counts, *, labels=None, batches=None, random_state=0):
     """The input, unchanged."""
     return dense(counts)
 
 
-def celltype_mean(counts, *, labels=None, random_state=0):
+def celltype_mean(counts, *, labels=None, batches=None, random_state=0):
     """Fill each zero with its cell type's mean normalised expression, scaled to the cell's library."""
     if labels is None:
         msg = "the 'celltype_mean' baseline needs cell-type labels; pass labels_key="
@@ -42,7 +48,7 @@ def celltype_mean(counts, *, labels=None, random_state=0):
     return out
 
 
-def knn_smoothing(counts, *, labels=None, random_state=0, k=15, n_pcs=10, dither=0.03):
+def knn_smoothing(counts, *, labels=None, batches=None, random_state=0, k=15, n_pcs=10, dither=0.03):
     """kNN-smoothing (Wagner et al. 2018): sum each cell's counts with its k nearest neighbours.
 
     Neighbours are found step-wise (1, 3, 7, … up to ``k``) on the PCA of
@@ -68,7 +74,7 @@ def knn_smoothing(counts, *, labels=None, random_state=0, k=15, n_pcs=10, dither
     return _rescale(smoothed, library_size(x))
 
 
-def alra(counts, *, labels=None, random_state=0, max_rank=100, quantile=0.001):
+def alra(counts, *, labels=None, batches=None, random_state=0, max_rank=100, quantile=0.001):
     """ALRA (Linderman et al. 2022): thresholded low-rank approximation of log-normalised data.
 
     The rank is chosen by ALRA's spectral-gap rule (the last gap between
@@ -92,7 +98,7 @@ def alra(counts, *, labels=None, random_state=0, max_rank=100, quantile=0.001):
     return to_counts(low, library_size(x))
 
 
-def magic(counts, *, labels=None, random_state=0):
+def magic(counts, *, labels=None, batches=None, random_state=0):
     """MAGIC (van Dijk et al. 2018) through the ``magic-impute`` package, on sqrt-normalised data."""
     try:
         import magic as magic_impute
@@ -110,7 +116,7 @@ def magic(counts, *, labels=None, random_state=0):
     return np.maximum(smoothed, 0) ** 2 * (lib / 1e4)[:, None]
 
 
-def scvi(counts, *, labels=None, random_state=0, max_epochs=None):
+def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None):
     """scVI (Lopez et al. 2018) through ``scvi-tools``: its denoised expression times library size."""
     try:
         import scvi as scvi_tools
@@ -128,7 +134,7 @@ def scvi(counts, *, labels=None, random_state=0, max_epochs=None):
     return model.get_normalized_expression(library_size=1.0, return_numpy=True) * lib[:, None]
 
 
-BASELINES: dict[str, Callable[..., np.ndarray]] = {
+BASELINES: dict[str, Imputer] = {
     "none": no_imputation,
     "celltype_mean": celltype_mean,
     "knn_smoothing": knn_smoothing,

@@ -1,21 +1,22 @@
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from .._data import get_counts
+from .._data import get_counts, obs_column
 from .._keys import MASK_KEY
 from .._measure import measure
-from ._baselines import BASELINES
+from ..models import BACKENDS
+from ._baselines import BASELINES, Imputer
+from ._gan_method import gan_method
 from ._mask import mask_nonzeros
 from ._score_imputation import score_imputation
-from ._score_structure import _column, score_structure
+from ._score_structure import score_structure
 
 logger = logging.getLogger(__name__)
 
-Imputer = Callable[..., np.ndarray]
 COLUMNS = ["dataset", "method", "metric", "value", "seconds", "peak_memory_mb"]
 
 
@@ -44,9 +45,11 @@ def benchmark(
     adata
         Cells × genes with raw counts in ``X``.
     methods
-        Baseline names (see :func:`scgan.tl.impute_baseline`), or a mapping of
-        name → imputer with the common call shape
-        ``fn(counts, *, labels, random_state) -> counts``.
+        Baseline names (see :func:`scgan.tl.impute_baseline`) and scgan method
+        names (``"began"``, run with default settings), or a mapping of name →
+        imputer with the common call shape
+        ``fn(counts, *, labels, batches, random_state) -> counts`` (see
+        :func:`scgan.tl.gan_method` for scgan methods with other settings).
     dataset
         Name written in the ``dataset`` column.
     labels_key, batch_key
@@ -68,12 +71,13 @@ def benchmark(
     if MASK_KEY not in work.uns and mask_fraction is not None:
         work = mask_nonzeros(work, fraction=mask_fraction, random_state=random_state)
     counts = get_counts(work)
-    labels = None if labels_key is None else _column(work, labels_key)
+    labels = None if labels_key is None else obs_column(work, labels_key)
+    batches = None if batch_key is None else obs_column(work, batch_key)
     rows = []
     for name, imputer in imputers.items():
         logger.info("benchmark %s: running %s", dataset, name)
         with measure() as cost:
-            imputed = imputer(counts, labels=labels, random_state=random_state)
+            imputed = imputer(counts, labels=labels, batches=batches, random_state=random_state)
         work.layers[name] = np.asarray(imputed, dtype=np.float32)
         scores = score_imputation(work, layer=name)
         if labels_key is not None:
@@ -95,8 +99,9 @@ def benchmark(
 def _resolve(methods: Sequence[str] | Mapping[str, Imputer]) -> dict[str, Imputer]:
     if isinstance(methods, Mapping):
         return dict(methods)
-    unknown = [m for m in methods if m not in BASELINES]
+    known = sorted(BASELINES) + sorted(BACKENDS)
+    unknown = [m for m in methods if m not in known]
     if unknown:
-        msg = f"unknown methods {unknown}; choose from {sorted(BASELINES)} or pass a mapping"
+        msg = f"unknown methods {unknown}; choose from {known} or pass a mapping"
         raise ValueError(msg)
-    return {m: BASELINES[m] for m in methods}
+    return {m: BASELINES[m] if m in BASELINES else gan_method(m) for m in methods}

@@ -3,9 +3,8 @@ import logging
 import anndata as ad
 import numpy as np
 
-from .._data import get_counts
+from .._data import get_counts, obs_column
 from ._baselines import BASELINES
-from ._score_structure import _column
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def impute_baseline(
         msg = f"unknown baseline {method!r}; choose one of {sorted(BASELINES)}"
         raise ValueError(msg)
     counts = get_counts(adata, layer)
-    labels = None if labels_key is None else _column(adata, labels_key)
+    labels = None if labels_key is None else obs_column(adata, labels_key)
     imputed = BASELINES[method](counts, labels=labels, random_state=random_state)
     key_added = key_added or f"imputed_{method}"
     adata = adata.copy() if copy else adata

@@ -2,11 +2,11 @@ from typing import Literal
 
 import anndata as ad
 import numpy as np
-import scanpy as sc
 from sklearn import metrics
 from sklearn.cluster import KMeans
 
-from .._data import normalise_log
+from .._cluster import leiden, pca_embedding
+from .._data import obs_column
 from ._lisi import lisi
 
 
@@ -60,7 +60,7 @@ def score_structure(
     -------
     Metric name → value.
     """
-    labels = _column(adata, labels_key)
+    labels = obs_column(adata, labels_key)
     embedding = _embedding(adata, layer, n_pcs, random_state)
     clusters = _cluster(embedding, labels, cluster_method, resolution, n_neighbors, random_state)
     scores = {
@@ -69,7 +69,7 @@ def score_structure(
         "silhouette_labels": float(metrics.silhouette_score(embedding, labels)),
     }
     if batch_key is not None:
-        batches = _column(adata, batch_key)
+        batches = obs_column(adata, batch_key)
         n_batches = len(np.unique(batches))
         if n_batches > 1:
             scores["ilisi"] = float((np.median(lisi(embedding, batches)) - 1) / (n_batches - 1))
@@ -89,22 +89,8 @@ def batch_asw(embedding: np.ndarray, batches: np.ndarray, labels: np.ndarray) ->
     return float(np.mean(per_label)) if per_label else float("nan")
 
 
-def _column(adata: ad.AnnData, key: str) -> np.ndarray:
-    if key not in adata.obs:
-        msg = f"obs[{key!r}] not found; available columns: {list(adata.obs.columns)}"
-        raise KeyError(msg)
-    values = adata.obs[key]
-    if values.isna().any():
-        msg = f"obs[{key!r}] has missing values; fill or drop those cells first"
-        raise ValueError(msg)
-    return values.astype(str).to_numpy()
-
-
 def _embedding(adata: ad.AnnData, layer: str | None, n_pcs: int, random_state: int) -> np.ndarray:
-    matrix = adata.X if layer is None else adata.layers[layer]
-    log_norm = normalise_log(matrix).astype(np.float32)
-    n_comps = min(n_pcs, log_norm.shape[0] - 1, log_norm.shape[1] - 1)
-    return sc.pp.pca(log_norm, n_comps=n_comps, random_state=random_state)
+    return pca_embedding(adata.X if layer is None else adata.layers[layer], n_pcs, random_state)
 
 
 def _cluster(
@@ -121,14 +107,6 @@ def _cluster(
     if method != "leiden":
         msg = f"cluster_method must be 'leiden' or 'kmeans', got {method!r}"
         raise ValueError(msg)
-    graph = ad.AnnData(obsm={"X_pca": embedding}, shape=(embedding.shape[0], 0))
-    sc.pp.neighbors(graph, n_neighbors=n_neighbors, use_rep="X_pca", random_state=random_state)
-    sc.tl.leiden(
-        graph,
-        resolution=resolution,
-        random_state=random_state,
-        flavor="igraph",
-        n_iterations=2,
-        directed=False,
+    return leiden(
+        embedding, resolution=resolution, n_neighbors=n_neighbors, random_state=random_state
     )
-    return graph.obs["leiden"].to_numpy()

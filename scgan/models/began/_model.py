@@ -66,7 +66,7 @@ class BEGANConfig:
 
     side: int = 16
     n_repeats: int = 3
-    epochs: int = 60
+    epochs: int = 30
     patience: int = 8
     batch_size: int = 64
     lr_generator: float = 1e-3
@@ -74,7 +74,7 @@ class BEGANConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     gamma: float = 0.95
     lambda_k: float = 0.001
-    alpha: float = 1.0
+    alpha: float = 100.0
     mask_rate: float = 0.2
     artificial_dropout: bool = True
     dropout_q: float | str = "auto"
@@ -129,6 +129,7 @@ class BEGANImputer:
         self.device_ = resolve_device(self.device)
         codes, self.n_categories_ = _conditions(counts.shape[0], codes, n_categories, cfg.conditional)
         self.scaler_ = LogScaler().fit(counts)
+        self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
         scaled = self.scaler_.transform(counts).astype(np.float32)
         self.n_genes_ = scaled.shape[1]
         data = self._prepare(scaled, codes, rng)
@@ -151,7 +152,11 @@ class BEGANImputer:
         return self
 
     def impute(self, counts, codes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation over repeats of ``G(x)``, as counts (cells × genes)."""
+        """Mean and standard deviation over repeats of ``G(x)``, as counts (cells × genes).
+
+        Genes without any count in the training data, and cells without any
+        count, are returned as zeros.
+        """
         codes, _ = _conditions(counts.shape[0], codes, self.n_categories_, self.config.conditional)
         scaled = self.scaler_.transform(counts).astype(np.float32)
         library = library_size(counts)
@@ -162,8 +167,8 @@ class BEGANImputer:
             total += as_counts
             total_sq += as_counts**2
         n = self.config.n_repeats
-        mean = total / n
-        std = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+        mean = total / n * self.expressed_  # genes never seen expressed stay zero
+        std = np.sqrt(np.maximum(total_sq / n - (total / n) ** 2, 0.0)) * self.expressed_
         return mean, std
 
     def params(self) -> dict:

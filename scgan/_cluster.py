@@ -1,0 +1,31 @@
+"""PCA embeddings and Leiden clusters, shared by the scores and by label derivation."""
+
+import anndata as ad
+import numpy as np
+import scanpy as sc
+
+from ._data import normalise_log
+
+
+def pca_embedding(counts, n_pcs: int = 30, random_state: int = 0) -> np.ndarray:
+    """PCA of library-normalised (1e4), ``log1p``-transformed counts."""
+    log_norm = normalise_log(counts).astype(np.float32)
+    n_comps = min(n_pcs, log_norm.shape[0] - 1, log_norm.shape[1] - 1)
+    return sc.pp.pca(log_norm, n_comps=n_comps, random_state=random_state)
+
+
+def leiden(
+    embedding: np.ndarray, *, resolution: float = 1.0, n_neighbors: int = 15, random_state: int = 0
+) -> np.ndarray:
+    """Leiden clusters (scanpy, igraph flavour) of a kNN graph on ``embedding``, as strings."""
+    graph = ad.AnnData(obsm={"X_pca": embedding}, shape=(embedding.shape[0], 0))
+    sc.pp.neighbors(graph, n_neighbors=n_neighbors, use_rep="X_pca", random_state=random_state)
+    sc.tl.leiden(
+        graph,
+        resolution=resolution,
+        random_state=random_state,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+    )
+    return graph.obs["leiden"].to_numpy()

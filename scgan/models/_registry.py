@@ -1,0 +1,27 @@
+"""Backends of ``impute_dropouts``, chosen by name."""
+
+from dataclasses import fields
+
+from .began import BEGANConfig, BEGANImputer
+
+BACKENDS: dict[str, tuple[type, type]] = {"began": (BEGANImputer, BEGANConfig)}
+"""Method name → (imputer class, config class)."""
+
+
+def make_backend(method: str, *, config=None, device: str, random_state: int, **overrides):
+    """An unfitted imputer for ``method``, its config built from defaults, ``config`` and ``overrides``."""
+    if method not in BACKENDS:
+        msg = f"unknown method {method!r}; choose one of {sorted(BACKENDS)}"
+        raise ValueError(msg)
+    imputer_class, config_class = BACKENDS[method]
+    known = {f.name for f in fields(config_class)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        msg = f"method {method!r} has no setting {unknown}; its settings are {sorted(known)}"
+        raise TypeError(msg)
+    base = config if config is not None else config_class()
+    if not isinstance(base, config_class):
+        msg = f"config for method {method!r} must be a {config_class.__name__}"
+        raise TypeError(msg)
+    settings = {f.name: getattr(base, f.name) for f in fields(config_class)} | overrides
+    return imputer_class(config_class(**settings), device=device, random_state=random_state)
