@@ -66,9 +66,9 @@ class BEGANConfig:
 
     side: int = 16
     n_repeats: int = 3
-    epochs: int = 30
-    patience: int = 8
-    batch_size: int = 64
+    epochs: int = 12
+    patience: int = 4
+    batch_size: int = 32
     lr_generator: float = 1e-3
     lr_discriminator: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)
@@ -241,8 +241,8 @@ class BEGANImputer:
     def _train(self, data: _Data) -> None:
         cfg = self.config
         G, D = self.generator_, self.discriminator_
-        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_generator, betas=cfg.betas)
-        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
+        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_generator, betas=cfg.betas, fused=True)
+        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas, fused=True)
         k = torch.zeros(G.groups, device=self.device_)
         n_cells = data.values.shape[0]
         batch_size = min(cfg.batch_size, n_cells)
@@ -295,12 +295,11 @@ class BEGANImputer:
             if cfg.artificial_dropout:
                 q, s = self.dropout_
                 fake = apply_dropout(generated, generated * self.scaler_.top, q, s, data.valid)
-            real_error = D.reconstruction_error(x, codes)
-            fake_error_d = D.reconstruction_error(fake.detach(), codes)
-            d_loss = real_error - k * fake_error_d
+            real_error = D.reconstruction_error(x, codes).mean(0)
+            d_loss = real_error - k * D.reconstruction_error(fake.detach(), codes).mean(0)
         optimizer_step(opt_d, d_loss.sum(), what="discriminator", step=step)
         with autocast(self.device_, cfg.mixed_precision):
-            fake_error = D.reconstruction_error(fake, codes)
+            fake_error = D.reconstruction_error(fake, codes).mean(0)
             error = (generated.float() - x).abs() * observed
             reconstruction = error.sum(dim=(0, 2)) / observed.sum(dim=(0, 2)).clamp(min=1)
             g_loss = fake_error + cfg.alpha * reconstruction
@@ -350,7 +349,7 @@ class BEGANImputer:
         predicted = self._generate(
             self._padded(scaled),
             self._padded(self._around(scaled)),
-            torch.from_numpy(codes).to(self.device_),
+            torch.as_tensor(np.array(codes, dtype=np.int64), device=self.device_),
             parts,
             parts < self.n_genes_,
         )

@@ -68,8 +68,8 @@ class Discriminator(nn.Module):
         return self.net(torch.cat(parts, dim=2)).reshape(b, self.groups, -1)
 
     def reconstruction_error(self, v: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """BEGAN's ``L(v) = mean |v − D(v)|``, per group (averaged over the batch): shape ``(groups,)``."""
-        return (v - self(v, codes)).abs().float().mean(dim=(0, 2))
+        """BEGAN's ``L(v) = mean |v − D(v)|`` for each sample and group: ``(batch, groups)``."""
+        return (v - self(v, codes)).abs().float().mean(dim=2)
 
 
 @dataclass

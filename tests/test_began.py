@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import torch
+
+import scgan
+from scgan._data import get_counts
+from scgan.models.began import BEGANConfig, BEGANImputer, Discriminator, Generator
+
+TINY = {"side": 4, "epochs": 3, "n_repeats": 2, "batch_size": 16}
+
+
+@pytest.mark.parametrize("n_categories", [[], [3], [3, 2]])
+@pytest.mark.parametrize(("noise", "neighbourhood"), [(False, False), (True, True)])
+def test_module_shapes(n_categories, noise, neighbourhood):
+    groups, side, batch = 5, 4, 7
+    x = torch.rand(batch, groups, side * side)
+    codes = torch.stack([torch.randint(n, (batch,)) for n in n_categories], 1) if n_categories else torch.zeros(batch, 0, dtype=torch.long)
+    G = Generator(groups, side, n_categories, noise=noise, neighbourhood=neighbourhood)
+    D = Discriminator(groups, side, n_categories)
+    y = G(x, codes, torch.rand_like(x) if neighbourhood else None)
+    assert y.shape == x.shape
+    assert ((y >= 0) & (y <= 1)).all()
+    assert D(y, codes).shape == x.shape
+    assert D.reconstruction_error(y, codes).shape == (batch, groups)
+
+
+def test_groups_are_independent():
+    """A loss on one group's output moves no parameter of another group."""
+    groups, side = 3, 4
+    G = Generator(groups, side, [4, 2], neighbourhood=True)
+    x = torch.rand(6, groups, side * side)
+    codes = torch.stack([torch.randint(4, (6,)), torch.randint(2, (6,))], 1)
+    G(x, codes, torch.rand_like(x))[:, 0].sum().backward()
+    for name, p in G.named_parameters():
+        if p.grad is None:
+            continue
+        grad = p.grad
+        if "conv.weight" in name or "conv.bias" in name:  # grouped conv: out channels by group
+            grad = grad.reshape(groups, -1)
+        elif grad.shape[0] != groups:
+            pytest.fail(f"parameter {name} is not split by group")
+        assert grad[1:].abs().sum() == 0, name
+
+
+def _fit(adata, **settings):
+    counts = get_counts(adata)
+    codes = adata.obs["cell_type"].cat.codes.to_numpy()[:, None]
+    config = BEGANConfig(**(TINY | settings))
+    return BEGANImputer(config, device="cpu", random_state=0).fit(counts, codes), counts, codes
+
+
+def test_history_and_k_in_range(sim_batches):
+    model, _, _ = _fit(sim_batches)
+    history = model.history_
+    groups = model.generator_.groups
+    for name in ("real", "fake", "k", "convergence", "reconstruction"):
+        assert history[name].shape[1] == groups
+        assert np.isfinite(history[name]).all()
+    assert ((history["k"] >= 0) & (history["k"] <= 1)).all()
+    assert 0 <= model.best_epoch_ < TINY["epochs"]
+    params = model.params()
+    assert 0 <= params["dropout_q_used"] <= 100 and params["dropout_s_used"] > 0
+
+
+def test_imputation_averages_all_repeats(sim_batches):
+    model, counts, codes = _fit(sim_batches)
+    mean, std = model.impute(counts, codes)
+    scaled = model.scaler_.transform(counts).astype(np.float32)
+    library = counts.sum(axis=1).A1
+    repeats = [model.scaler_.inverse(r, library) for r in model._predict_repeats(scaled, codes)]
+    assert len(repeats) == TINY["n_repeats"]
+    np.testing.assert_allclose(mean, np.mean(repeats, axis=0) * model.expressed_, rtol=1e-5)
+    np.testing.assert_allclose(std, np.std(repeats, axis=0) * model.expressed_, rtol=1e-4, atol=1e-6)
+    assert (std > 0).any()
+
+
+def test_fixed_dropout_and_switches(sim_batches):
+    model, _, _ = _fit(sim_batches, dropout_q=40.0, dropout_s=2.0, conditional=False, n_neighbors=0)
+    assert model.dropout_ == (40.0, 2.0)
+    assert model.n_categories_ == []
+    off, _, _ = _fit(sim_batches, artificial_dropout=False)
+    assert np.isnan(off.params()["dropout_q_used"])
+
+
+def test_tiny_run_lowers_heldout_error():
+    adata = scgan.datasets.simulate(300, 64, n_cell_types=3, random_state=5)
+    masked = scgan.tl.mask_nonzeros(adata, fraction=0.1, random_state=0)
+    scgan.pp.impute_dropouts(
+        masked, labels_key="cell_type", side=4, n_repeats=2, epochs=8, batch_size=32
+    )
+    masked.layers["none"] = masked.X.toarray()
+    imputed = scgan.tl.score_imputation(masked, layer="scgan_imputed")
+    baseline = scgan.tl.score_imputation(masked, layer="none")
+    assert imputed["heldout_mae"] < 0.6 * baseline["heldout_mae"]
+    assert imputed["heldout_pearson_log1p"] > 0.5
