@@ -1,5 +1,7 @@
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 import scgan
 
@@ -37,9 +39,14 @@ def test_benchmark_plot_renders():
     df = scgan.tl.benchmark(
         scgan.datasets.simulate(120, 60, random_state=0), ["none", "alra"], dataset="a"
     )
-    fig = scgan.pl.benchmark(df, ncols=3)
+    other = df.assign(dataset="b")
+    other = other[other["metric"] != "all_pearson_log1p"]  # a metric only one data set has
+    fig = scgan.pl.benchmark(pd.concat([df, other]), ncols=3)
     fig.canvas.draw()
     assert len([ax for ax in fig.axes if ax.has_data()]) == df["metric"].nunique()
+    only_a = next(ax for ax in fig.axes if ax.get_title() == "all_pearson_log1p")
+    assert {tuple(p.get_facecolor()) for p in only_a.patches} == {matplotlib.colors.to_rgba("C0")}
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
     plt.close(fig)
 
 

@@ -27,8 +27,8 @@ class GroupedLinear(nn.Module):
 class GroupedConv(nn.Module):
     """One ``Conv2d(in_channels, out_channels, 3, padding=1)`` per group.
 
-    Runs in channels-last memory format: on the CPU its grouped backward pass
-    measured 2–5× faster than the default layout (benchmarks/README.md).
+    Runs in channels-last memory format: on a 2-core CPU a forward and
+    backward pass measured 2–5× faster than in the default layout.
     """
 
     def __init__(self, groups: int, in_channels: int, out_channels: int):

@@ -52,11 +52,12 @@ def benchmark(
             if values is None:
                 continue
             positions = [m + i * height for m in range(len(methods))]
-            ax.barh(positions, values.to_numpy(), height=height, label=dataset)
+            ax.barh(positions, values.to_numpy(), height=height, color=f"C{i}", label=dataset)
         ax.set_yticks([m + 0.4 - height / 2 for m in range(len(methods))], methods)
         ax.invert_yaxis()
         ax.set_title(metric, fontsize=9)
     for ax in axes.flat[len(metrics) :]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=f"C{i}") for i in range(len(datasets))]
+    fig.legend(handles, datasets, loc="outside upper center", ncols=len(datasets), fontsize=8)
     return fig

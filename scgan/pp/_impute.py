@@ -57,7 +57,9 @@ def impute_dropouts(
         ``obs`` column with batches (sequencing technique or sample).
     target_batch
         Impute every cell as if it had been measured in this batch (needs
-        ``batch_key``): batch-effect-aware imputation.
+        ``batch_key``): batch-effect-aware imputation. Combine with
+        ``only_zeros=False`` to move the observed counts too; with
+        ``only_zeros=True`` they keep their own batch's effect.
     key_added
         Name of the output layer and ``uns`` entry.
     only_zeros

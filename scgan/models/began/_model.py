@@ -181,6 +181,7 @@ class BEGANImputer:
             "device": str(self.device_),
             "random_state": self.random_state,
             "best_epoch": self.best_epoch_,
+            "epochs_run": len(self.history_["validation_mae"]),
             "groups": self.generator_.groups,
             "parts_per_repeat": n_parts(self.n_genes_, self.config.side),
         }
