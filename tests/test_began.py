@@ -93,3 +93,17 @@ def test_tiny_run_lowers_heldout_error():
     baseline = scgan.tl.score_imputation(masked, layer="none")
     assert imputed["heldout_mae"] < 0.6 * baseline["heldout_mae"]
     assert imputed["heldout_pearson_log1p"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("setting", "match"),
+    [
+        ({"side": 1}, "side"),
+        ({"dropout_q": 120}, "dropout_q"),
+        ({"dropout_s": -1.0}, "dropout_s"),
+        ({"mask_rate": 1.0}, "mask_rate"),
+    ],
+)
+def test_config_rejects_bad_settings(setting, match):
+    with pytest.raises(ValueError, match=match):
+        BEGANConfig(**setting)

@@ -88,6 +88,20 @@ class BEGANConfig:
     validation_cells: int = 2000
     mixed_precision: bool = True
 
+    def __post_init__(self):
+        problems = []
+        for name in ("side", "n_repeats", "epochs", "batch_size", "channels", "hidden"):
+            if getattr(self, name) < (2 if name == "side" else 1):
+                problems.append(f"{name}={getattr(self, name)} is too small")
+        if not 0 <= self.mask_rate < 1:
+            problems.append(f"mask_rate={self.mask_rate} must lie in [0, 1)")
+        if self.dropout_q != "auto" and not 0 <= float(self.dropout_q) <= 100:
+            problems.append(f"dropout_q={self.dropout_q} must be 'auto' or a percentile in [0, 100]")
+        if self.dropout_s != "auto" and float(self.dropout_s) <= 0:
+            problems.append(f"dropout_s={self.dropout_s} must be 'auto' or positive")
+        if problems:
+            raise ValueError("; ".join(problems))
+
 
 @dataclass
 class _Data:
