@@ -23,7 +23,7 @@ def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix
     if (values < 0).any():
         msg = f"{where} has negative values: raw counts are needed; pass layer='counts'"
         raise ValueError(msg)
-    if not np.allclose(values, np.rint(values)):
+    if not np.allclose(values, np.rint(values), rtol=0, atol=1e-6):
         msg = (
             f"{where} has non-integer values (normalised or log-transformed?): raw counts "
             "are needed; pass layer='counts'"

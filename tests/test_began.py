@@ -107,3 +107,35 @@ def test_tiny_run_lowers_heldout_error():
 def test_config_rejects_bad_settings(setting, match):
     with pytest.raises(ValueError, match=match):
         BEGANConfig(**setting)
+
+
+def test_history_records_every_loss_term(sim_batches):
+    model, _, _ = _fit(sim_batches)
+    history = model.history_
+    assert {"generator", "discriminator", "real", "fake", "convergence"} <= set(history)
+    assert (history["convergence"] >= history["real"] - 1e-6).all()  # M = L(x) + |…|
+
+
+def test_codes_are_required_after_a_conditional_fit(sim_batches):
+    model, counts, _ = _fit(sim_batches)
+    with pytest.raises(ValueError, match="pass their codes"):
+        model.impute(counts, None)
+    with pytest.raises(ValueError, match="below"):
+        model.impute(counts, np.full((counts.shape[0], 1), 99))
+
+
+def test_fit_leaves_the_global_rng_alone(sim_batches):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    _fit(sim_batches)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_divergence_names_the_step():
+    from scgan._train import DivergenceError, optimizer_step
+
+    weight = torch.nn.Parameter(torch.ones(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    with pytest.raises(DivergenceError, match="generator loss is nan at step 7"):
+        optimizer_step(optimizer, weight * float("nan"), what="generator", step=7)

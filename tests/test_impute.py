@@ -127,3 +127,35 @@ def test_too_few_cells():
     tiny = scgan.datasets.simulate(8, 20, random_state=0)
     with pytest.raises(ValueError, match="at least 10 cells"):
         scgan.pp.impute_dropouts(tiny, **FAST)
+
+
+def test_failure_during_training_leaves_adata_unchanged(adata, monkeypatch):
+    from scgan._train import DivergenceError
+    from scgan.models.began import BEGANImputer
+
+    def diverge(self, data):
+        raise DivergenceError("training diverged at step 3")
+
+    monkeypatch.setattr(BEGANImputer, "_train", diverge)
+    snapshot = adata.copy()
+    with pytest.raises(DivergenceError, match="step 3"):
+        scgan.pp.impute_dropouts(adata, labels_key="cell_type", **FAST)
+    assert set(adata.layers) == set(snapshot.layers) and set(adata.uns) == set(snapshot.uns)
+    assert (adata.X != snapshot.X).nnz == 0
+
+
+def test_unconditional_model_refuses_target_batch(adata):
+    with pytest.raises(ValueError, match="conditional"):
+        scgan.pp.impute_dropouts(
+            adata, batch_key="batch", target_batch="batch_1", conditional=False, **FAST
+        )
+    scgan.pp.impute_dropouts(adata, conditional=False, **FAST)  # no labels derived, none needed
+    assert adata.uns["scgan_imputed"]["labels"] is None
+
+
+def test_near_integers_are_not_counts(adata):
+    dense = adata.X.toarray()
+    dense[0, 0] = 100000.4
+    adata.X = dense
+    with pytest.raises(ValueError, match="non-integer"):
+        scgan.pp.impute_dropouts(adata, **FAST)

@@ -1,3 +1,5 @@
+"""``scgan.pp.impute_dropouts``: the AnnData side of every imputation backend."""
+
 import logging
 import warnings
 
@@ -101,25 +103,27 @@ def impute_dropouts(
     """
     counts = get_counts(adata, layer)
     _check_shape(counts)
-    conditions, provenance = _conditions(adata, counts, labels_key, batch_key, random_state)
-    target_codes = _target_codes(conditions["codes"], provenance, target_batch)
     if n_repeats is not None:
         settings["n_repeats"] = n_repeats
-    logger.info("imputing %d cells × %d genes with %r", *counts.shape, method)
     imputer = make_backend(
         method, config=config, device=device, random_state=random_state, **settings
     )
+    if not getattr(imputer.config, "conditional", True):
+        if target_batch is not None:
+            msg = "target_batch needs a conditional model; do not pass conditional=False"
+            raise ValueError(msg)
+        conditions, provenance = {"codes": None, "n_categories": None}, {"labels": None}
+    else:
+        conditions, provenance = _conditions(adata, counts, labels_key, batch_key, random_state)
+    target_codes = _target_codes(conditions["codes"], provenance, target_batch)
+    logger.info("imputing %d cells × %d genes with %r", *counts.shape, method)
     imputer.fit(counts, conditions["codes"], conditions["n_categories"])
     mean, std = imputer.impute(counts, target_codes)
     if only_zeros:
-        observed = counts.toarray() if sparse.issparse(counts) else counts
+        observed = counts.toarray()
         mean = np.where(observed > 0, observed, mean)
         std = np.where(observed > 0, 0.0, std)
-
-    adata = adata.copy() if copy else adata
-    adata.layers[key_added] = mean.astype(np.float32)
-    adata.layers[key_added + "_std"] = std.astype(np.float32)
-    adata.uns[key_added] = {
+    record = {
         "method": method,
         "layer": "X" if layer is None else layer,
         "only_zeros": only_zeros,
@@ -128,6 +132,11 @@ def impute_dropouts(
         **provenance,
         "history": imputer.history_,
     }
+
+    adata = adata.copy() if copy else adata
+    adata.layers[key_added] = mean.astype(np.float32)
+    adata.layers[key_added + "_std"] = std.astype(np.float32)
+    adata.uns[key_added] = record
     logger.info(
         "added .layers[%r], .layers[%r], .uns[%r]", key_added, key_added + "_std", key_added
     )

@@ -1,7 +1,7 @@
 """Fitting and imputing with the conditional BEGAN (SPEC §2), on arrays: no AnnData here."""
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -46,7 +46,8 @@ class BEGANConfig:
     dropout_q, dropout_s
         Percentile and (positive) steepness of the artificial dropout, or
         ``"auto"`` to calibrate them on the data; ``artificial_dropout=False``
-        switches the operator off.
+        switches the operator off. The dropout acts on ``log1p`` of
+        library-normalised values (1e4), the scale the model works on.
     conditional
         Condition G and D on the cell-type and batch codes given to ``fit``.
     n_neighbors
@@ -57,9 +58,9 @@ class BEGANConfig:
         Convolution channels and bottleneck width of G (D uses half the bottleneck).
     noise
         Add a noise channel to G's input.
-    validation_fraction
-        Share of observed non-zeros (of at most ``validation_cells`` cells) held
-        out from training to choose the epoch.
+    validation_fraction, validation_cells
+        Share of observed non-zeros, among at most ``validation_cells`` cells,
+        held out from training to choose the epoch.
     mixed_precision
         bfloat16 autocast on CUDA (ignored on the CPU).
     """
@@ -93,6 +94,13 @@ class BEGANConfig:
         for name in ("side", "n_repeats", "epochs", "batch_size", "channels", "hidden"):
             if getattr(self, name) < (2 if name == "side" else 1):
                 problems.append(f"{name}={getattr(self, name)} is too small")
+        if self.patience < 1:
+            problems.append(f"patience={self.patience} must be at least 1")
+        if not 0 < self.validation_fraction < 1:
+            problems.append(f"validation_fraction={self.validation_fraction} must lie in (0, 1)")
+        for name in ("gamma", "lambda_k", "alpha", "n_neighbors"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)} must not be negative")
         if not 0 <= self.mask_rate < 1:
             problems.append(f"mask_rate={self.mask_rate} must lie in [0, 1)")
         if self.dropout_q != "auto" and not 0 <= float(self.dropout_q) <= 100:
@@ -137,10 +145,15 @@ class BEGANImputer:
         n_categories: list[int] | None = None,
     ) -> "BEGANImputer":
         """Train on ``counts`` (cells × genes) with integer condition ``codes`` (cells × conditions)."""
-        cfg = self.config
-        torch.manual_seed(self.random_state)
-        rng = np.random.default_rng(self.random_state)
         self.device_ = resolve_device(self.device)
+        devices = [self.device_] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # leave the caller's RNG state alone
+            torch.manual_seed(self.random_state)
+            return self._fit(counts, codes, n_categories)
+
+    def _fit(self, counts, codes, n_categories) -> "BEGANImputer":
+        cfg = self.config
+        rng = np.random.default_rng(self.random_state)
         codes, self.n_categories_ = _conditions(counts.shape[0], codes, n_categories, cfg.conditional)
         self.scaler_ = LogScaler().fit(counts)
         self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
@@ -148,7 +161,7 @@ class BEGANImputer:
         self.n_genes_ = scaled.shape[1]
         data = self._prepare(scaled, codes, rng)
         self.parts_ = data.parts.cpu().numpy()
-        self.dropout_ = self._dropout_params(scaled, data, codes)
+        self.dropout_ = self._dropout_params(scaled, codes)
         groups = data.parts.shape[0]
         self.generator_ = Generator(
             groups,
@@ -236,7 +249,7 @@ class BEGANImputer:
         mean = neighbour_mean(values, self.config.n_neighbors, random_state=self.random_state)
         return mean.astype(np.float32)
 
-    def _dropout_params(self, scaled: np.ndarray, data: _Data, codes: np.ndarray) -> tuple[float, float]:
+    def _dropout_params(self, scaled: np.ndarray, codes: np.ndarray) -> tuple[float, float]:
         cfg = self.config
         if not cfg.artificial_dropout:
             return (float("nan"), float("nan"))
@@ -292,7 +305,7 @@ class BEGANImputer:
         )
         self.history_ = {
             name: torch.stack([h[name] for h in history]).numpy()
-            for name in ("real", "fake", "k", "convergence", "reconstruction")
+            for name in [f.name for f in fields(BEGANLosses)] + ["k"]
         }
         self.history_["validation_mae"] = np.asarray(errors)
 
@@ -311,7 +324,8 @@ class BEGANImputer:
                 q, s = self.dropout_
                 fake = apply_dropout(generated, generated * self.scaler_.top, q, s, data.valid)
             real_error = D.reconstruction_error(x, codes).mean(0)
-            d_loss = real_error - k * D.reconstruction_error(fake.detach(), codes).mean(0)
+            fake_error_d = D.reconstruction_error(fake.detach(), codes).mean(0)
+            d_loss = real_error - k * fake_error_d
         optimizer_step(opt_d, d_loss.sum(), what="discriminator", step=step)
         with autocast(self.device_, cfg.mixed_precision):
             fake_error = D.reconstruction_error(fake, codes).mean(0)
@@ -319,13 +333,14 @@ class BEGANImputer:
             reconstruction = error.sum(dim=(0, 2)) / observed.sum(dim=(0, 2)).clamp(min=1)
             g_loss = fake_error + cfg.alpha * reconstruction
         optimizer_step(opt_g, g_loss.sum(), what="generator", step=step)
+        # k_t and M compare L(x) and L(Drop(G(x))) under the same discriminator
         return BEGANLosses(
             real=real_error.detach(),
-            fake=fake_error.detach(),
+            fake=fake_error_d.detach(),
             reconstruction=reconstruction.detach(),
             discriminator=d_loss.detach(),
             generator=g_loss.detach(),
-            convergence=(real_error + (cfg.gamma * real_error - fake_error).abs()).detach(),
+            convergence=(real_error + (cfg.gamma * real_error - fake_error_d).abs()).detach(),
         )
 
     # --- prediction --------------------------------------------------------------------------
@@ -342,9 +357,8 @@ class BEGANImputer:
         flat_parts = parts.view(repeats, -1)
         for start in range(0, n_cells, chunk):
             rows = slice(start, start + chunk)
-            with autocast(self.device_, self.config.mixed_precision):
-                near = around[rows][:, parts] if G.neighbourhood else None
-                y = (G(values[rows][:, parts], codes[rows], near) * valid).float()
+            near = around[rows][:, parts] if G.neighbourhood else None  # full precision here
+            y = G(values[rows][:, parts], codes[rows], near).float() * valid
             y = y.reshape(y.shape[0], repeats, per_repeat * parts.shape[1]).transpose(0, 1)
             out[:, rows].scatter_(2, flat_parts[:, None, :].expand(-1, y.shape[1], -1), y)
         return out[:, :, : self.n_genes_]
@@ -373,11 +387,17 @@ class BEGANImputer:
 
 
 def _conditions(n_cells: int, codes, n_categories, conditional: bool):
-    """Condition codes as an ``(cells, n)`` int64 array (n = 0 when unconditional)."""
+    """Condition codes as an ``(cells, n)`` int64 array (n = 0 when unconditional), checked."""
     if codes is None or not conditional:
+        if conditional and n_categories:
+            msg = f"the model was fitted with {len(n_categories)} conditions; pass their codes"
+            raise ValueError(msg)
         return np.zeros((n_cells, 0), np.int64), []
     codes = np.asarray(codes, dtype=np.int64).reshape(n_cells, -1)
     n_categories = list(n_categories) if n_categories is not None else list(codes.max(axis=0) + 1)
+    if codes.shape[1] != len(n_categories) or (codes < 0).any() or (codes >= n_categories).any():
+        msg = f"condition codes must be {len(n_categories)} columns of integers below {n_categories}"
+        raise ValueError(msg)
     return codes, n_categories
 
 

@@ -69,7 +69,7 @@ class Discriminator(nn.Module):
 
     def reconstruction_error(self, v: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """BEGAN's ``L(v) = mean |v − D(v)|`` for each sample and group: ``(batch, groups)``."""
-        return (v - self(v, codes)).abs().float().mean(dim=2)
+        return (v.float() - self(v, codes).float()).abs().mean(dim=2)
 
 
 @dataclass
