@@ -64,7 +64,7 @@ def knn_smoothing(counts, *, labels=None, batches=None, random_state=0, k=15, n_
         lib = library_size(smoothed)
         normed = smoothed / np.where(lib > 0, lib, 1.0)[:, None] * np.median(lib)
         transformed = np.sqrt(normed) + np.sqrt(normed + 1)
-        n_comps = min(n_pcs, *transformed.shape) - 1
+        n_comps = min(n_pcs, transformed.shape[0] - 1, transformed.shape[1])
         scores = PCA(n_comps, random_state=random_state).fit_transform(transformed)
         scores += rng.uniform(0, dither, scores.shape) * np.ptp(scores, axis=0)
         sq = np.sum(scores**2, axis=1)

@@ -154,7 +154,7 @@ class BEGANImputer:
     def _fit(self, counts, codes, n_categories) -> "BEGANImputer":
         cfg = self.config
         rng = np.random.default_rng(self.random_state)
-        codes, self.n_categories_ = _conditions(counts.shape[0], codes, n_categories, cfg.conditional)
+        codes, self.n_categories_ = _condition_codes(counts.shape[0], codes, n_categories, cfg.conditional)
         self.scaler_ = LogScaler().fit(counts)
         self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
         scaled = self.scaler_.transform(counts).astype(np.float32)
@@ -184,7 +184,7 @@ class BEGANImputer:
         Genes without any count in the training data, and cells without any
         count, are returned as zeros.
         """
-        codes, _ = _conditions(counts.shape[0], codes, self.n_categories_, self.config.conditional)
+        codes, _ = _condition_codes(counts.shape[0], codes, self.n_categories_, self.config.conditional)
         scaled = self.scaler_.transform(counts).astype(np.float32)
         library = library_size(counts)
         total = np.zeros(scaled.shape)
@@ -386,7 +386,7 @@ class BEGANImputer:
             yield repeat.cpu().numpy().astype(np.float64)
 
 
-def _conditions(n_cells: int, codes, n_categories, conditional: bool):
+def _condition_codes(n_cells: int, codes, n_categories, conditional: bool):
     """Condition codes as an ``(cells, n)`` int64 array (n = 0 when unconditional), checked."""
     if codes is None or not conditional:
         if conditional and n_categories:
@@ -402,7 +402,7 @@ def _conditions(n_cells: int, codes, n_categories, conditional: bool):
 
 
 def _group_mean_fill(log_values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """Zeros replaced by their group's (or the overall) mean: a dense stand-in for ``G(x)``."""
+    """Zeros replaced by their group's (or the overall) mean, zeros included: a stand-in for ``G(x)``."""
     filled = log_values.copy()
     labels = np.zeros(len(log_values), int) if groups is None else groups
     for label in np.unique(labels):
