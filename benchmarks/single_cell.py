@@ -43,7 +43,7 @@ def main() -> None:
     args = _parse()
     torch.set_num_threads(args.threads)
     full = args.preset == "full"
-    peers = _available(QUICK + ["scvi"] if full else QUICK)
+    peers = _available([*QUICK, "scvi"] if full else QUICK)
     methods = {name: scgan.tl.BASELINES[name] for name in peers}
     methods["began"] = scgan.tl.gan_method("began")
     if full:
@@ -112,7 +112,10 @@ def _markdown(df: pd.DataFrame, args: argparse.Namespace, seconds: float) -> str
 def _table(frame: pd.DataFrame) -> str:
     """A markdown table with three decimals (no tabulate dependency)."""
     header = ["method", *frame.columns]
-    rows = [[str(i), *(f"{v:.3f}" for v in row)] for i, row in zip(frame.index, frame.to_numpy())]
+    rows = [
+        [str(i), *(f"{v:.3f}" for v in row)]
+        for i, row in zip(frame.index, frame.to_numpy(), strict=True)
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 

@@ -8,7 +8,6 @@ time for ``simulate(100_000, 2_000)``. Prints a markdown table.
 """
 
 import argparse
-import time
 
 import torch
 
@@ -44,18 +43,27 @@ def main() -> None:
     rows = []
     for threads in args.threads:
         torch.set_num_threads(threads)
-        rows.append({"device": f"cpu ({threads} thread)", **run(scgan.datasets.pbmc68k(), "cpu", "bulk_labels")})
+        rows.append(
+            {
+                "device": f"cpu ({threads} thread)",
+                **run(scgan.datasets.pbmc68k(), "cpu", "bulk_labels"),
+            }
+        )
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name()
         rows.append({"device": name, **run(scgan.datasets.pbmc68k(), "cuda", "bulk_labels")})
-        big = scgan.datasets.simulate(args.gpu_cells, args.gpu_genes, n_cell_types=8, random_state=0)
+        big = scgan.datasets.simulate(
+            args.gpu_cells, args.gpu_genes, n_cell_types=8, random_state=0
+        )
         rows.append({"device": name, **run(big, "cuda", "cell_type")})
     else:
         print("no CUDA GPU: GPU rows skipped")
     keys = list(dict.fromkeys(k for row in rows for k in row))
     print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
     for row in rows:
-        cells = [f"{row[k]:.1f}" if isinstance(row.get(k), float) else str(row.get(k, "")) for k in keys]
+        cells = [
+            f"{row[k]:.1f}" if isinstance(row.get(k), float) else str(row.get(k, "")) for k in keys
+        ]
         print("| " + " | ".join(cells) + " |")
 
 

@@ -52,7 +52,11 @@ def library_size(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
 
 def dense(matrix: sparse.spmatrix | np.ndarray) -> np.ndarray:
     """A dense float64 array of any matrix."""
-    return matrix.toarray().astype(np.float64) if sparse.issparse(matrix) else np.asarray(matrix, dtype=np.float64)
+    return (
+        matrix.toarray().astype(np.float64)
+        if sparse.issparse(matrix)
+        else np.asarray(matrix, dtype=np.float64)
+    )
 
 
 def normalise_log(counts: sparse.spmatrix | np.ndarray, target_sum: float = 1e4) -> np.ndarray:

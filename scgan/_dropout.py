@@ -9,7 +9,9 @@ from scipy import optimize
 logger = logging.getLogger(__name__)
 
 
-def dropout_probability(log_values: torch.Tensor, q: float, s: float, valid: torch.Tensor | None = None):
+def dropout_probability(
+    log_values: torch.Tensor, q: float, s: float, valid: torch.Tensor | None = None
+):
     """``p = 1 / (1 + exp(s * (y' - P_q(y'))))`` per entry.
 
     ``log_values`` has shape ``(batch, groups, genes)``; the q-th percentile

@@ -5,7 +5,9 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 
-def neighbour_mean(values: np.ndarray, k: int, *, n_pcs: int = 30, random_state: int = 0) -> np.ndarray:
+def neighbour_mean(
+    values: np.ndarray, k: int, *, n_pcs: int = 30, random_state: int = 0
+) -> np.ndarray:
     """Average of ``values`` over each cell's ``k`` nearest other cells.
 
     Neighbours are found by Euclidean distance on the first ``n_pcs``

@@ -14,7 +14,11 @@ TINY = {"side": 4, "epochs": 3, "n_repeats": 2, "batch_size": 16}
 def test_module_shapes(n_categories, noise, neighbourhood):
     groups, side, batch = 5, 4, 7
     x = torch.rand(batch, groups, side * side)
-    codes = torch.stack([torch.randint(n, (batch,)) for n in n_categories], 1) if n_categories else torch.zeros(batch, 0, dtype=torch.long)
+    codes = (
+        torch.stack([torch.randint(n, (batch,)) for n in n_categories], 1)
+        if n_categories
+        else torch.zeros(batch, 0, dtype=torch.long)
+    )
     G = Generator(groups, side, n_categories, noise=noise, neighbourhood=neighbourhood)
     D = Discriminator(groups, side, n_categories)
     y = G(x, codes, torch.rand_like(x) if neighbourhood else None)
@@ -70,7 +74,9 @@ def test_imputation_averages_all_repeats(sim_batches):
     repeats = [model.scaler_.inverse(r, library) for r in model._predict_repeats(scaled, codes)]
     assert len(repeats) == TINY["n_repeats"]
     np.testing.assert_allclose(mean, np.mean(repeats, axis=0) * model.expressed_, rtol=1e-5)
-    np.testing.assert_allclose(std, np.std(repeats, axis=0) * model.expressed_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        std, np.std(repeats, axis=0) * model.expressed_, rtol=1e-4, atol=1e-6
+    )
     assert (std > 0).any()
 
 

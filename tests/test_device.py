@@ -26,7 +26,9 @@ def test_cuda_without_gpu_says_what_to_do(sim_batches):
 @needs_cuda
 def test_cuda_run_matches_the_cpu_contract(sim_batches):
     adata = sim_batches.copy()
-    scgan.pp.impute_dropouts(adata, labels_key="cell_type", batch_key="batch", device="cuda", **FAST)
+    scgan.pp.impute_dropouts(
+        adata, labels_key="cell_type", batch_key="batch", device="cuda", **FAST
+    )
     imputed = adata.layers["scgan_imputed"]
     assert adata.uns["scgan_imputed"]["params"]["device"].startswith("cuda")
     assert imputed.shape == adata.shape and np.isfinite(imputed).all() and (imputed >= 0).all()

@@ -44,7 +44,9 @@ def test_auto_hits_the_target_zero_rate():
     proxy = rng.gamma(2.0, 0.7, (300, 80))
     for target in (0.3, 0.6):
         q = calibrate_quantile(proxy, target, s=2.0)
-        rate = dropout_probability(torch.tensor(proxy, dtype=torch.float32)[:, None, :], q, 2.0).mean()
+        rate = dropout_probability(
+            torch.tensor(proxy, dtype=torch.float32)[:, None, :], q, 2.0
+        ).mean()
         assert float(rate) == pytest.approx(target, abs=0.005)
 
 
@@ -58,7 +60,9 @@ def test_fit_recovers_a_logistic_curve():
     mean_log = rng.uniform(0, 4, 400)
     p = 1 / (1 + np.exp(2.0 * (mean_log - 1.5)))
     zero = rng.random((3000, 400)) < p
-    values = np.where(zero, 0.0, mean_log / (1 - p + 1e-9))  # columns have the chosen zero fractions
+    values = np.where(
+        zero, 0.0, mean_log / (1 - p + 1e-9)
+    )  # columns have the chosen zero fractions
     mid, s = fit_dropout_curve(values)
     assert s > 0
     zero_fraction = (values == 0).mean(0)

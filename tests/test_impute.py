@@ -21,17 +21,27 @@ def test_writes_layers_and_uns_and_leaves_x_alone(adata):
     assert imputed.shape == std.shape == adata.shape
     assert np.isfinite(imputed).all() and (imputed >= 0).all()
     observed = before.toarray()
-    np.testing.assert_array_equal(imputed[observed > 0], observed[observed > 0])  # only zeros filled
+    np.testing.assert_array_equal(
+        imputed[observed > 0], observed[observed > 0]
+    )  # only zeros filled
     assert (std[observed > 0] == 0).all()
     record = adata.uns["scgan_imputed"]
-    assert record["labels"] == {"key": "cell_type", "derived": False, "categories": ["type_1", "type_2", "type_3"]}
+    assert record["labels"] == {
+        "key": "cell_type",
+        "derived": False,
+        "categories": ["type_1", "type_2", "type_3"],
+    }
     assert record["batch"]["key"] == "batch"
     assert record["params"]["n_repeats"] == 2 and "dropout_q_used" in record["params"]
-    assert {"real", "fake", "k", "convergence", "reconstruction", "validation_mae"} <= set(record["history"])
+    assert {"real", "fake", "k", "convergence", "reconstruction", "validation_mae"} <= set(
+        record["history"]
+    )
 
 
 def test_copy_and_key_added(adata):
-    out = scgan.pp.impute_dropouts(adata, labels_key="cell_type", key_added="imp", copy=True, **FAST)
+    out = scgan.pp.impute_dropouts(
+        adata, labels_key="cell_type", key_added="imp", copy=True, **FAST
+    )
     assert "imp" in out.layers and "imp" in out.uns
     assert "imp" not in adata.layers and "imp" not in adata.uns
 
@@ -68,7 +78,9 @@ def test_labels_are_derived_and_recorded(adata):
 
 
 def test_target_batch_changes_only_the_condition(adata):
-    plain = scgan.pp.impute_dropouts(adata, labels_key="cell_type", batch_key="batch", copy=True, **FAST)
+    plain = scgan.pp.impute_dropouts(
+        adata, labels_key="cell_type", batch_key="batch", copy=True, **FAST
+    )
     moved = scgan.pp.impute_dropouts(
         adata, labels_key="cell_type", batch_key="batch", target_batch="batch_1", copy=True, **FAST
     )
@@ -77,7 +89,9 @@ def test_target_batch_changes_only_the_condition(adata):
     np.testing.assert_allclose(
         moved.layers["scgan_imputed"][in_b1], plain.layers["scgan_imputed"][in_b1], rtol=1e-5
     )
-    assert not np.allclose(moved.layers["scgan_imputed"][~in_b1], plain.layers["scgan_imputed"][~in_b1])
+    assert not np.allclose(
+        moved.layers["scgan_imputed"][~in_b1], plain.layers["scgan_imputed"][~in_b1]
+    )
 
 
 def test_empty_gene_stays_zero(adata):

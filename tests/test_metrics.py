@@ -55,7 +55,9 @@ def test_dropout_scores_use_zero_input_nonzero_truth(sim_batches):
     dropout = (observed == 0) & (truth > 0)
     expected = stats.pearsonr(np.log1p(truth[dropout] * 0.5 + 1), np.log1p(truth[dropout]))
     assert scores["dropout_pearson_log1p"] == pytest.approx(expected.statistic)
-    assert scores["dropout_mae"] == pytest.approx(np.abs(truth[dropout] * 0.5 + 1 - truth[dropout]).mean())
+    assert scores["dropout_mae"] == pytest.approx(
+        np.abs(truth[dropout] * 0.5 + 1 - truth[dropout]).mean()
+    )
     assert "heldout_mae" not in scores  # nothing was masked
 
 

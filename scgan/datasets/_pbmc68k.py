@@ -28,7 +28,9 @@ def pbmc68k() -> ad.AnnData:
     library = reduced.obs["n_counts"].to_numpy(dtype=np.float64)[:, None]
     log_norm = sparse.csr_matrix(reduced.raw.X, dtype=np.float64)
     counts = log_norm.copy()
-    counts.data = np.rint(np.expm1(counts.data) * np.repeat(library[:, 0], np.diff(counts.indptr)) / 1e4)
+    counts.data = np.rint(
+        np.expm1(counts.data) * np.repeat(library[:, 0], np.diff(counts.indptr)) / 1e4
+    )
     counts.eliminate_zeros()
     obs = reduced.obs[["bulk_labels", "n_counts", "phase"]].copy()
     adata = ad.AnnData(X=counts.astype(np.float32), obs=obs, var=reduced.raw.var[[]].copy())

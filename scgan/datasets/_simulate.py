@@ -148,9 +148,7 @@ def _check_params(p: SimulationParams) -> None:
 def _gene_means(p: SimulationParams, rng: np.random.Generator) -> np.ndarray:
     means = rng.gamma(p.mean_shape, 1.0 / p.mean_rate, p.n_genes)
     outlier = rng.random(p.n_genes) < p.outlier_prob
-    means[outlier] = np.median(means) * rng.lognormal(
-        p.outlier_loc, p.outlier_scale, outlier.sum()
-    )
+    means[outlier] = np.median(means) * rng.lognormal(p.outlier_loc, p.outlier_scale, outlier.sum())
     return means
 
 

@@ -17,7 +17,9 @@ class GroupedLinear(nn.Module):
     def __init__(self, groups: int, in_features: int, out_features: int):
         super().__init__()
         bound = 1.0 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(groups, in_features, out_features).uniform_(-bound, bound))
+        self.weight = nn.Parameter(
+            torch.empty(groups, in_features, out_features).uniform_(-bound, bound)
+        )
         self.bias = nn.Parameter(torch.empty(groups, out_features).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -34,7 +36,9 @@ class GroupedConv(nn.Module):
     def __init__(self, groups: int, in_channels: int, out_channels: int):
         super().__init__()
         self.groups, self.out_channels = groups, out_channels
-        self.conv = nn.Conv2d(groups * in_channels, groups * out_channels, 3, padding=1, groups=groups)
+        self.conv = nn.Conv2d(
+            groups * in_channels, groups * out_channels, 3, padding=1, groups=groups
+        )
         self.conv.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -175,7 +175,9 @@ def _conditions(adata, counts, labels_key, batch_key, random_state):
         label_codes, label_names = _categories(adata, labels_key, "labels_key")
         labels = {"key": labels_key, "derived": False, "categories": label_names}
     else:
-        clusters = leiden(pca_embedding(counts, random_state=random_state), random_state=random_state)
+        clusters = leiden(
+            pca_embedding(counts, random_state=random_state), random_state=random_state
+        )
         label_names, label_codes = np.unique(clusters, return_inverse=True)
         label_names = [str(c) for c in label_names]
         logger.info("no labels_key: derived %d labels by Leiden clustering", len(label_names))

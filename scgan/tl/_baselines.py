@@ -48,7 +48,9 @@ def celltype_mean(counts, *, labels=None, batches=None, random_state=0):
     return out
 
 
-def knn_smoothing(counts, *, labels=None, batches=None, random_state=0, k=15, n_pcs=10, dither=0.03):
+def knn_smoothing(
+    counts, *, labels=None, batches=None, random_state=0, k=15, n_pcs=10, dither=0.03
+):
     """kNN-smoothing (Wagner et al. 2018): sum each cell's counts with its k nearest neighbours.
 
     Neighbours are found step-wise (1, 3, 7, … up to ``k``) on the PCA of
@@ -169,5 +171,7 @@ def _match_nonzero_moments(low: np.ndarray, reference: np.ndarray) -> np.ndarray
         if sd_mine == 0:
             continue
         scale = sd_theirs / sd_mine
-        out[mine, j] = low[mine, j] * scale + reference[theirs, j].mean() - low[mine, j].mean() * scale
+        out[mine, j] = (
+            low[mine, j] * scale + reference[theirs, j].mean() - low[mine, j].mean() * scale
+        )
     return out

@@ -9,8 +9,8 @@ from scipy import sparse
 
 from ..._data import LogScaler, library_size
 from ..._device import autocast, resolve_device
-from ..._neighbours import neighbour_mean
 from ..._dropout import apply_dropout, calibrate_quantile, fit_dropout_curve
+from ..._neighbours import neighbour_mean
 from ..._partition import gene_partitions, n_parts
 from ..._train import optimizer_step, train_with_validation
 from ._module import BEGANLosses, Discriminator, Generator
@@ -104,7 +104,9 @@ class BEGANConfig:
         if not 0 <= self.mask_rate < 1:
             problems.append(f"mask_rate={self.mask_rate} must lie in [0, 1)")
         if self.dropout_q != "auto" and not 0 <= float(self.dropout_q) <= 100:
-            problems.append(f"dropout_q={self.dropout_q} must be 'auto' or a percentile in [0, 100]")
+            problems.append(
+                f"dropout_q={self.dropout_q} must be 'auto' or a percentile in [0, 100]"
+            )
         if self.dropout_s != "auto" and float(self.dropout_s) <= 0:
             problems.append(f"dropout_s={self.dropout_s} must be 'auto' or positive")
         if problems:
@@ -154,7 +156,9 @@ class BEGANImputer:
     def _fit(self, counts, codes, n_categories) -> "BEGANImputer":
         cfg = self.config
         rng = np.random.default_rng(self.random_state)
-        codes, self.n_categories_ = _condition_codes(counts.shape[0], codes, n_categories, cfg.conditional)
+        codes, self.n_categories_ = _condition_codes(
+            counts.shape[0], codes, n_categories, cfg.conditional
+        )
         self.scaler_ = LogScaler().fit(counts)
         self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
         scaled = self.scaler_.transform(counts).astype(np.float32)
@@ -184,7 +188,9 @@ class BEGANImputer:
         Genes without any count in the training data, and cells without any
         count, are returned as zeros.
         """
-        codes, _ = _condition_codes(counts.shape[0], codes, self.n_categories_, self.config.conditional)
+        codes, _ = _condition_codes(
+            counts.shape[0], codes, self.n_categories_, self.config.conditional
+        )
         scaled = self.scaler_.transform(counts).astype(np.float32)
         library = library_size(counts)
         total = np.zeros(scaled.shape)
@@ -270,7 +276,9 @@ class BEGANImputer:
         cfg = self.config
         G, D = self.generator_, self.discriminator_
         opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_generator, betas=cfg.betas, fused=True)
-        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas, fused=True)
+        opt_d = torch.optim.Adam(
+            D.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas, fused=True
+        )
         k = torch.zeros(G.groups, device=self.device_)
         n_cells = data.values.shape[0]
         batch_size = min(cfg.batch_size, n_cells)
@@ -396,7 +404,9 @@ def _condition_codes(n_cells: int, codes, n_categories, conditional: bool):
     codes = np.asarray(codes, dtype=np.int64).reshape(n_cells, -1)
     n_categories = list(n_categories) if n_categories is not None else list(codes.max(axis=0) + 1)
     if codes.shape[1] != len(n_categories) or (codes < 0).any() or (codes >= n_categories).any():
-        msg = f"condition codes must be {len(n_categories)} columns of integers below {n_categories}"
+        msg = (
+            f"condition codes must be {len(n_categories)} columns of integers below {n_categories}"
+        )
         raise ValueError(msg)
     return codes, n_categories
 
