@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
 # shellcheck disable=SC1091
 . .venv/bin/activate
-pip() { python -m pip --disable-pip-version-check -q "$@" 2>&1 | grep -v '^WARNING: Location' || true; }
+# quiet pip; a failed install still stops the script (pipefail), only grep's "no line" is forgiven
+pip() { python -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; }
 
 python -c "import torch" 2>/dev/null || pip install torch==2.13.0
 pip install -e ".[test,benchmark,scvi]"
