@@ -28,13 +28,12 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what
 
 
 def train_with_validation(
-    run_epoch: Callable[[int], dict[str, torch.Tensor]],
+    run_epoch: Callable[[], dict[str, torch.Tensor]],
     validate: Callable[[], float],
     keep: nn.Module,
     *,
     epochs: int,
     patience: int,
-    progress: Callable[[int, dict], None] | None = None,
 ) -> tuple[list[dict[str, torch.Tensor]], int, list[float]]:
     """Run epochs, keep the state of ``keep`` with the lowest validation error, and restore it.
 
@@ -46,13 +45,11 @@ def train_with_validation(
     history, errors = [], []
     best_error, best_epoch, best_state = float("inf"), -1, None
     for epoch in range(epochs):
-        history.append(run_epoch(epoch))
+        history.append(run_epoch())
         errors.append(validate())
         if errors[-1] < best_error:
             best_error, best_epoch = errors[-1], epoch
             best_state = copy.deepcopy(keep.state_dict())
-        if progress is not None:
-            progress(epoch, {**history[-1], "validation": errors[-1]})
         if epoch - best_epoch >= patience:
             break
     if best_state is not None:

@@ -285,7 +285,7 @@ class BEGANImputer:
         generator = torch.Generator(device="cpu").manual_seed(self.random_state)
         step = [0]
 
-        def run_epoch(epoch: int) -> dict[str, torch.Tensor]:
+        def run_epoch() -> dict[str, torch.Tensor]:
             nonlocal k
             G.train()
             D.train()
