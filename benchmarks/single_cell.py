@@ -36,6 +36,8 @@ ABLATIONS = {
     "began no conditions": {"conditional": False},
     "began no neighbours": {"n_neighbors": 0},
     "began 1 repeat": {"n_repeats": 1},
+    "began L1 reconstruction": {"reconstruction": "l1", "alpha": 100.0},
+    "began zeros as if expressed": {"expected_neighbors": 0},
 }
 
 

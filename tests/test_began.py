@@ -71,13 +71,28 @@ def test_imputation_averages_all_repeats(sim_batches):
     mean, std = model.impute(counts, codes)
     scaled = model.scaler_.transform(counts).astype(np.float32)
     library = counts.sum(axis=1).A1
-    repeats = [model.scaler_.inverse(r, library) for r in model._predict_repeats(scaled, codes)]
+    neighbours = model._neighbours(scaled)
+    share = model._expressed_share(scaled, neighbours)
+    predicted = model._predict_repeats(scaled, codes, neighbours)
+    repeats = [model.scaler_.inverse(r, library) for r in predicted]
     assert len(repeats) == TINY["n_repeats"]
-    np.testing.assert_allclose(mean, np.mean(repeats, axis=0) * model.expressed_, rtol=1e-5)
-    np.testing.assert_allclose(
-        std, np.std(repeats, axis=0) * model.expressed_, rtol=1e-4, atol=1e-6
-    )
+    factor = model.expressed_ * share
+    np.testing.assert_allclose(mean, np.mean(repeats, axis=0) * factor, rtol=1e-5)
+    np.testing.assert_allclose(std, np.std(repeats, axis=0) * factor, rtol=1e-4, atol=1e-6)
     assert (std > 0).any()
+
+
+def test_zeros_scaled_by_share_of_expressing_neighbours(sim_batches):
+    model, counts, _ = _fit(sim_batches, expected_neighbors=4)
+    scaled = model.scaler_.transform(counts).astype(np.float32)
+    neighbours = model._neighbours(scaled)
+    assert neighbours.shape == (counts.shape[0], 15)  # max(n_neighbors, expected_neighbors)
+    assert not (neighbours == np.arange(counts.shape[0])[:, None]).any()
+    share = model._expressed_share(scaled, neighbours)
+    assert (share[scaled > 0] == 1).all()
+    zero_cell, zero_gene = np.argwhere(scaled == 0)[0]
+    expected = (scaled[neighbours[zero_cell, :4], zero_gene] > 0).mean()
+    assert share[zero_cell, zero_gene] == pytest.approx(expected)
 
 
 def test_fixed_dropout_and_switches(sim_batches):
@@ -108,6 +123,8 @@ def test_tiny_run_lowers_heldout_error():
         ({"dropout_q": 120}, "dropout_q"),
         ({"dropout_s": -1.0}, "dropout_s"),
         ({"mask_rate": 1.0}, "mask_rate"),
+        ({"reconstruction": "l3"}, "reconstruction"),
+        ({"expected_neighbors": -1}, "expected_neighbors"),
     ],
 )
 def test_config_rejects_bad_settings(setting, match):
