@@ -10,10 +10,14 @@ and a simulated data set with three batches on which the imputers see the
 batches and ``began→batch_1 (denoised)`` returns every cell, observed counts
 included, as if measured in batch 1 (``target_batch``, ``only_zeros=False``).
 
+``--preset scigans``: the fast baselines, the BEGAN imputer and the
+reproduced scIGANs (``--scigans-epochs``, default 200 as released) on both
+data sets; prints the ratio of scIGANs' wall time to the BEGAN imputer's.
+
 Writes ``results/<preset>.md`` (markdown), ``results/<preset>.csv`` and
 ``results/<preset>.png``, and prints the table.
 
-    python benchmarks/single_cell.py [--preset quick|full] [--threads 1]
+    python benchmarks/single_cell.py [--preset quick|full|scigans] [--threads 1]
 """
 
 import argparse
@@ -50,11 +54,14 @@ def main() -> None:
     methods["began"] = scgan.tl.gan_method("began")
     if full:
         methods |= {name: scgan.tl.gan_method("began", **kw) for name, kw in ABLATIONS.items()}
+    if args.preset == "scigans":
+        name = f"scigans ({args.scigans_epochs} epochs)"
+        methods[name] = scgan.tl.gan_method("scigans", epochs=args.scigans_epochs)
     datasets = {"pbmc68k": (scgan.datasets.pbmc68k(), "bulk_labels", None, methods)}
-    if full:
+    if full or args.preset == "scigans":
         simulated = scgan.datasets.simulate(1500, 1000, n_cell_types=5, n_batches=3, random_state=0)
         to_batch_1 = scgan.tl.gan_method("began", target_batch="batch_1", only_zeros=False)
-        with_target = methods | {"began→batch_1 (denoised)": to_batch_1}
+        with_target = methods | ({"began→batch_1 (denoised)": to_batch_1} if full else {})
         datasets["sim3batch"] = (simulated, "cell_type", "batch", with_target)
     start = time.perf_counter()
     tables = [
@@ -80,7 +87,10 @@ def main() -> None:
 
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=["quick", "full"], default="quick")
+    parser.add_argument("--preset", choices=["quick", "full", "scigans"], default="quick")
+    parser.add_argument(
+        "--scigans-epochs", type=int, default=200, help="scIGANs' epochs (released: 200)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
@@ -108,6 +118,10 @@ def _markdown(df: pd.DataFrame, args: argparse.Namespace, seconds: float) -> str
         table = part.pivot_table(index="method", columns="metric", values="value", sort=False)
         cost = part.groupby("method", sort=False)[["seconds", "peak_memory_mb"]].first()
         lines += ["", f"## {dataset}", "", _table(table.join(cost))]
+        scigans = [m for m in cost.index if m.startswith("scigans")]
+        if scigans and "began" in cost.index:
+            ratio = cost.loc[scigans[0], "seconds"] / cost.loc["began", "seconds"]
+            lines += ["", f"Wall time {scigans[0]} / began: {ratio:.1f}×"]
     return "\n".join(lines) + "\n"
 
 

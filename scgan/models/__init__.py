@@ -2,5 +2,13 @@
 
 from ._registry import BACKENDS, make_backend
 from .began import BEGANConfig, BEGANImputer
+from .scigans import ScIGANsConfig, ScIGANsImputer
 
-__all__ = ["BACKENDS", "BEGANConfig", "BEGANImputer", "make_backend"]
+__all__ = [
+    "BACKENDS",
+    "BEGANConfig",
+    "BEGANImputer",
+    "ScIGANsConfig",
+    "ScIGANsImputer",
+    "make_backend",
+]

@@ -3,8 +3,12 @@
 from dataclasses import fields
 
 from .began import BEGANConfig, BEGANImputer
+from .scigans import ScIGANsConfig, ScIGANsImputer
 
-BACKENDS: dict[str, tuple[type, type]] = {"began": (BEGANImputer, BEGANConfig)}
+BACKENDS: dict[str, tuple[type, type]] = {
+    "began": (BEGANImputer, BEGANConfig),
+    "scigans": (ScIGANsImputer, ScIGANsConfig),
+}
 """Method name → (imputer class, config class)."""
 
 

@@ -48,7 +48,9 @@ def impute_dropouts(
     adata
         Cells × genes with raw counts (dense or any scipy sparse format).
     method
-        Backend name (see ``scgan.models.BACKENDS``).
+        Backend name (see ``scgan.models.BACKENDS``): ``"began"`` (this
+        method) or ``"scigans"`` (scIGANs as published, for comparison; see
+        :class:`scgan.models.ScIGANsImputer`; it ignores batches).
     layer
         Read counts from ``layers[layer]`` instead of ``X``.
     labels_key
@@ -108,6 +110,7 @@ def impute_dropouts(
     imputer = make_backend(
         method, config=config, device=device, random_state=random_state, **settings
     )
+    batch_key = _batch_key_for(imputer, method, batch_key, target_batch)
     if not getattr(imputer.config, "conditional", True):
         if target_batch is not None:
             msg = "target_batch needs a conditional model; do not pass conditional=False"
@@ -141,6 +144,22 @@ def impute_dropouts(
         "added .layers[%r], .layers[%r], .uns[%r]", key_added, key_added + "_std", key_added
     )
     return adata if copy else None
+
+
+def _batch_key_for(imputer, method: str, batch_key: str | None, target_batch: str | None):
+    """``batch_key``, or ``None`` (with a warning) for a backend that does not use batches."""
+    if getattr(imputer, "uses_batches", True):
+        return batch_key
+    if target_batch is not None:
+        msg = f"method {method!r} does not use batches, so target_batch cannot apply; use 'began'"
+        raise ValueError(msg)
+    if batch_key is not None:
+        warnings.warn(
+            f"method {method!r} does not use batches; batch_key={batch_key!r} is ignored",
+            UserWarning,
+            stacklevel=3,
+        )
+    return None
 
 
 def _check_shape(counts: sparse.csr_matrix) -> None:

@@ -1,6 +1,7 @@
 import anndata as ad
 import numpy as np
 
+from ..models import BACKENDS
 from ..pp import impute_dropouts
 from ._baselines import Imputer
 
@@ -14,7 +15,8 @@ def gan_method(method: str = "began", *, target_batch: str | None = None, **sett
         Backend of :func:`scgan.pp.impute_dropouts`.
     target_batch
         Impute as if every cell came from this batch (used when the benchmark
-        passes batches).
+        passes batches). Backends that do not use batches (``scigans``) are
+        not given them.
     **settings
         Keyword arguments of :func:`scgan.pp.impute_dropouts` (e.g. ``alpha=0``).
 
@@ -24,7 +26,10 @@ def gan_method(method: str = "began", *, target_batch: str | None = None, **sett
     ``scgan.tl.benchmark(adata, {"began α=0": gan_method(alpha=0)})``.
     """
 
+    uses_batches = getattr(BACKENDS[method][0], "uses_batches", True)
+
     def impute(counts, *, labels=None, batches=None, random_state=0) -> np.ndarray:
+        batches = batches if uses_batches else None
         adata = ad.AnnData(counts)
         if labels is not None:
             adata.obs["labels"] = labels
