@@ -14,14 +14,19 @@ class DivergenceError(RuntimeError):
     """A loss became NaN or infinite during training."""
 
 
-def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int):
-    """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite."""
+def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
+    """Stop with a clear message if ``loss`` is NaN or infinite."""
     if not torch.isfinite(loss):
         msg = (
             f"training diverged: the {what} loss is {loss.item()} at step {step}; "
             "lower the learning rates or check the input for extreme values"
         )
         raise DivergenceError(msg)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int):
+    """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite."""
+    check_finite(loss, what=what, step=step)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

@@ -4,10 +4,13 @@ from dataclasses import fields
 
 from .began import BEGANConfig, BEGANImputer
 from .scigans import ScIGANsConfig, ScIGANsImputer
+from .tabular import ExpressionImputer, GAINConfig, MisGANConfig
 
 BACKENDS: dict[str, tuple[type, type]] = {
     "began": (BEGANImputer, BEGANConfig),
     "scigans": (ScIGANsImputer, ScIGANsConfig),
+    "gain": (ExpressionImputer, GAINConfig),
+    "misgan": (ExpressionImputer, MisGANConfig),
 }
 """Method name → (imputer class, config class)."""
 

@@ -49,8 +49,11 @@ def impute_dropouts(
         Cells × genes with raw counts (dense or any scipy sparse format).
     method
         Backend name (see ``scgan.models.BACKENDS``): ``"began"`` (this
-        method) or ``"scigans"`` (scIGANs as published, for comparison; see
-        :class:`scgan.models.ScIGANsImputer`; it ignores batches).
+        method), ``"scigans"`` (scIGANs as published, for comparison; see
+        :class:`scgan.models.ScIGANsImputer`), ``"gain"`` or ``"misgan"`` (the
+        tabular imputers :class:`scgan.models.GAINImputer` and
+        :class:`scgan.models.MisGANImputer` on log-normalised values with zeros
+        as missing). Only ``"began"`` uses batches; GAIN and MisGAN use no labels.
     layer
         Read counts from ``layers[layer]`` instead of ``X``.
     labels_key
@@ -111,7 +114,7 @@ def impute_dropouts(
         method, config=config, device=device, random_state=random_state, **settings
     )
     batch_key = _batch_key_for(imputer, method, batch_key, target_batch)
-    if not getattr(imputer.config, "conditional", True):
+    if not (getattr(imputer, "uses_labels", True) and getattr(imputer.config, "conditional", True)):
         if target_batch is not None:
             msg = "target_batch needs a conditional model; do not pass conditional=False"
             raise ValueError(msg)

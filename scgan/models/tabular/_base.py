@@ -1,0 +1,85 @@
+"""The scikit-learn side shared by the tabular GAN imputers: checks, min–max scaling, seeding."""
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..._device import resolve_device
+
+
+class TabularGANImputer(TransformerMixin, BaseEstimator):
+    """``fit`` / ``transform`` on a 2-D array with ``NaN`` as missing.
+
+    Columns are min–max scaled to [0, 1] with the minimum and range of their
+    observed training values; ``transform`` reuses them (and the networks) on
+    new rows and returns observed entries unchanged. Subclasses implement
+    ``_train(x, m)`` and ``_impute(x, m)`` on scaled arrays (missing entries 0)
+    and masks (1 observed).
+    """
+
+    def fit(self, X, y=None):
+        """Train the networks on ``X`` (rows × columns, ``NaN`` missing)."""
+        x = _check(X)
+        observed = ~np.isnan(x)
+        empty = np.flatnonzero(~observed.any(axis=0))
+        if len(empty):
+            msg = (
+                f"columns {empty.tolist()[:10]} have no observed value; drop them "
+                "(nothing can be learnt about a column that is always missing)"
+            )
+            raise ValueError(msg)
+        self.n_features_in_ = x.shape[1]
+        self.min_ = np.nanmin(x, axis=0)
+        self.range_ = np.nanmax(x, axis=0) - self.min_
+        self.device_ = resolve_device(self.device)
+        devices = [self.device_] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.random_state)
+            self._train(*self._scaled(x))
+        return self
+
+    def transform(self, X):
+        """``X`` with its missing entries imputed (observed entries unchanged)."""
+        x = _check(X)
+        if x.shape[1] != self.n_features_in_:
+            msg = f"X has {x.shape[1]} columns; the imputer was fitted on {self.n_features_in_}"
+            raise ValueError(msg)
+        scaled, mask = self._scaled(x)
+        devices = [self.device_] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.random_state + 1)
+            imputed = self._impute(scaled, mask) * _safe(self.range_) + self.min_
+        return np.where(np.isnan(x), imputed, x)
+
+    def _scaled(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mask = (~np.isnan(x)).astype(np.float32)
+        scaled = np.nan_to_num((x - self.min_) / _safe(self.range_), nan=0.0)
+        return scaled.astype(np.float32), mask
+
+    def _tensors(self, *arrays: np.ndarray) -> list[torch.Tensor]:
+        return [torch.as_tensor(a, dtype=torch.float32, device=self.device_) for a in arrays]
+
+    @torch.no_grad()
+    def _by_chunks(self, impute_rows, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """``impute_rows(x, m)`` over chunks of 4096 rows, as a float64 array."""
+        data, mask = self._tensors(x, m)
+        chunks = zip(data.split(4096), mask.split(4096), strict=True)
+        return (
+            torch.cat([impute_rows(xb, mb) for xb, mb in chunks]).cpu().numpy().astype(np.float64)
+        )
+
+
+def _check(X) -> np.ndarray:
+    x = np.array(X, dtype=np.float64, copy=True)
+    if x.ndim != 2:
+        msg = f"expected a 2-D array (rows × columns), got {x.ndim} dimension(s)"
+        raise ValueError(msg)
+    if np.isinf(x).any():
+        msg = "X holds infinite values; mark missing entries with NaN, not inf"
+        raise ValueError(msg)
+    return x
+
+
+def _safe(spread: np.ndarray) -> np.ndarray:
+    """Column ranges with 0 replaced by 1 (constant columns scale to 0)."""
+    return np.where(spread > 0, spread, 1.0)

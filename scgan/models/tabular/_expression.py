@@ -1,0 +1,71 @@
+"""Running a tabular imputer on expression counts: zeros are missing, on the log scale."""
+
+import inspect
+from dataclasses import asdict, dataclass, field, make_dataclass
+from typing import Any
+
+import numpy as np
+
+from ..._data import library_size, normalise_log, to_counts
+
+
+def config_for(estimator: type) -> type:
+    """A frozen config dataclass with the estimator's keyword defaults (device and seed aside)."""
+    fields = [
+        (p.name, Any, field(default=p.default))
+        for p in inspect.signature(estimator).parameters.values()
+        if p.name not in ("device", "random_state")
+    ]
+    return make_dataclass(
+        f"{estimator.__name__.removesuffix('Imputer')}Config",
+        fields,
+        frozen=True,
+        namespace={"estimator": estimator},
+    )
+
+
+@dataclass
+class ExpressionImputer:
+    """A tabular GAN imputer as an ``impute_dropouts`` backend.
+
+    Counts are library-normalised (1e4) and ``log1p``-transformed; zeros are
+    the missing entries. Genes never expressed and cells without counts stay
+    zero. The imputed log values go back to counts on each cell's own
+    library size. There is one imputation, so the spread is zero.
+    """
+
+    config: Any
+    device: str = "auto"
+    random_state: int = 0
+    uses_batches = False
+    uses_labels = False
+
+    def fit(self, counts, codes=None, n_categories=None) -> "ExpressionImputer":
+        """Train on ``counts`` (cells × genes); condition codes are not used."""
+        self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
+        estimator = type(self.config).estimator
+        self.estimator_ = estimator(
+            **asdict(self.config), device=self.device, random_state=self.random_state
+        ).fit(self._missing_as_nan(counts))
+        self.history_ = self.estimator_.history_
+        return self
+
+    def impute(self, counts, codes=None) -> tuple[np.ndarray, np.ndarray]:
+        """Imputed counts and a zero spread (cells × genes)."""
+        log_values = np.zeros(counts.shape)
+        log_values[:, self.expressed_] = self.estimator_.transform(self._missing_as_nan(counts))
+        library = library_size(counts)
+        log_values[library == 0] = 0.0
+        return to_counts(log_values, library), np.zeros(counts.shape)
+
+    def params(self) -> dict:
+        """The settings actually used."""
+        return {
+            **asdict(self.config),
+            "device": str(self.estimator_.device_),
+            "random_state": self.random_state,
+        }
+
+    def _missing_as_nan(self, counts) -> np.ndarray:
+        log_values = normalise_log(counts)[:, self.expressed_]
+        return np.where(log_values > 0, log_values, np.nan)

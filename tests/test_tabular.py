@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import scgan
+from scgan.models import GAINImputer, MisGANImputer
+from scgan.models._blocks import gradient_penalty
+
+FAST = {
+    GAINImputer: {"iterations": 60, "batch_size": 32},
+    MisGANImputer: {"iterations": 20, "batch_size": 16},
+}
+IMPUTERS = list(FAST)
+
+
+def _make(cls, **kw):
+    return cls(**(FAST[cls] | {"device": "cpu"} | kw))
+
+
+@pytest.fixture
+def table():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 6)) @ rng.normal(size=(6, 6)) + 3
+    missing = x.copy()
+    missing[rng.random(x.shape) < 0.2] = np.nan
+    return x, missing
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_observed_entries_unchanged_and_missing_filled(cls, table):
+    _, x = table
+    imputed = _make(cls).fit_transform(x)
+    observed = ~np.isnan(x)
+    np.testing.assert_array_equal(imputed[observed], x[observed])
+    assert np.isfinite(imputed).all()
+    # imputations stay inside the observed range of each column (min–max scaling, sigmoid)
+    assert (imputed >= np.nanmin(x, 0) - 1e-9).all() and (imputed <= np.nanmax(x, 0) + 1e-9).all()
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_fit_on_one_matrix_transform_another(cls, table):
+    _, x = table
+    model = _make(cls).fit(x[:80])
+    out = model.transform(x[80:])
+    assert out.shape == (40, 6) and not np.isnan(out).any()
+    with pytest.raises(ValueError, match="columns"):
+        model.transform(x[80:, :5])
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_all_missing_column_is_refused(cls, table):
+    _, x = table
+    x = x.copy()
+    x[:, 2] = np.nan
+    with pytest.raises(ValueError, match=r"columns \[2\] have no observed value"):
+        _make(cls).fit(x)
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_fewer_rows_than_the_batch(cls, table):
+    _, x = table
+    out = _make(cls, batch_size=256).fit_transform(x[:10])
+    assert not np.isnan(out).any()
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_same_seed_same_result(cls, table):
+    _, x = table
+    a = _make(cls, random_state=3).fit_transform(x)
+    b = _make(cls, random_state=3).fit_transform(x)
+    c = _make(cls, random_state=4).fit_transform(x)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_sklearn_params_and_pipeline(cls, table):
+    _, x = table
+    model = _make(cls)
+    assert model.get_params()["batch_size"] == FAST[cls]["batch_size"]
+    model.set_params(batch_size=8)
+    assert clone(model).batch_size == 8
+    pipeline = make_pipeline(clone(model), StandardScaler())
+    assert pipeline.fit_transform(x).shape == x.shape
+
+
+def test_inf_is_refused(table):
+    _, x = table
+    x = x.copy()
+    x[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinite"):
+        _make(GAINImputer).fit(x)
+
+
+@pytest.mark.parametrize("hint", ["paper", "reference"])
+def test_hint_distribution(hint):
+    torch.manual_seed(0)
+    model = GAINImputer(hint=hint, hint_rate=0.9)
+    mask = (torch.rand(400, 250) < 0.7).float()
+    h = model.hint_matrix(mask)
+    if hint == "paper":
+        assert set(torch.unique(h).tolist()) == {0.0, 0.5, 1.0}
+        assert (h[h != 0.5] == mask[h != 0.5]).all()  # a revealed entry tells the truth
+        assert (h == 0.5).float().mean().item() == pytest.approx(0.1, abs=0.005)
+    else:
+        assert set(torch.unique(h).tolist()) == {0.0, 1.0}
+        assert (h <= mask).all()
+        kept = h[mask == 1].mean().item()
+        assert kept == pytest.approx(0.9, abs=0.005)
+
+
+def test_gradient_penalty_zero_for_unit_linear_critic():
+    critic = torch.nn.Linear(5, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.ones(1, 5) / np.sqrt(5))  # gradient: a unit vector
+    real, fake = torch.randn(32, 5), torch.randn(32, 5)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(0.0, abs=1e-10)
+    with torch.no_grad():
+        critic.weight.mul_(3)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(4.0, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("method", "settings"), [("gain", {"iterations": 50}), ("misgan", {"iterations": 10})]
+)
+def test_impute_dropouts_backends(sim_batches, method, settings):
+    adata = sim_batches.copy()
+    scgan.pp.impute_dropouts(adata, method=method, **settings)
+    imputed = adata.layers["scgan_imputed"]
+    observed = adata.X.toarray()
+    assert np.isfinite(imputed).all() and (imputed >= 0).all()
+    np.testing.assert_array_equal(imputed[observed > 0], observed[observed > 0])
+    assert (imputed[observed == 0] > 0).all()
+    record = adata.uns["scgan_imputed"]
+    assert record["labels"] is None and record["params"]["iterations"] == settings["iterations"]
