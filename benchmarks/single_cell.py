@@ -75,13 +75,15 @@ def main() -> None:
             random_state=args.seed,
         )
         for name, (adata, labels, batch, chosen) in datasets.items()
+        if args.datasets is None or name in args.datasets
     ]
     df = pd.concat(tables, ignore_index=True)
     RESULTS.mkdir(exist_ok=True)
-    df.to_csv(RESULTS / f"{args.preset}.csv", index=False)
+    stem = args.preset if args.datasets is None else "_".join([args.preset, *args.datasets])
+    df.to_csv(RESULTS / f"{stem}.csv", index=False)
     markdown = _markdown(df, args, time.perf_counter() - start)
-    (RESULTS / f"{args.preset}.md").write_text(markdown)
-    scgan.pl.benchmark(df).savefig(RESULTS / f"{args.preset}.png", dpi=110)
+    (RESULTS / f"{stem}.md").write_text(markdown)
+    scgan.pl.benchmark(df).savefig(RESULTS / f"{stem}.png", dpi=110)
     print(markdown)
 
 
@@ -93,6 +95,9 @@ def _parse() -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--datasets", nargs="+", choices=["pbmc68k", "sim3batch"], help="only these data sets"
+    )
     return parser.parse_args()
 
 

@@ -66,8 +66,14 @@ def test_same_seed_same_result(adata):
 
 def test_only_zeros_false_denoises(adata):
     scgan.pp.impute_dropouts(adata, labels_key="cell_type", only_zeros=False, **FAST)
+    scgan.pp.impute_dropouts(adata, labels_key="cell_type", key_added="filled", **FAST)
     observed = adata.X.toarray()
-    assert not np.array_equal(adata.layers["scgan_imputed"][observed > 0], observed[observed > 0])
+    denoised, filled = adata.layers["scgan_imputed"], adata.layers["filled"]
+    assert not np.array_equal(denoised[observed > 0], observed[observed > 0])
+    # zeros are G(x) when denoising, G(x) times the share of expressing neighbours when filling
+    zeros = observed == 0
+    assert (filled[zeros] <= denoised[zeros] + 1e-4).all()
+    assert (filled[zeros] < denoised[zeros]).any()
 
 
 def test_labels_are_derived_and_recorded(adata):

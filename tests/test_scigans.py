@@ -118,3 +118,10 @@ def test_read_scigans_checks_label_count(tmp_path):
 def test_config_rejects_k_above_generated():
     with pytest.raises(ValueError, match="cannot exceed"):
         ScIGANsConfig(k=20, n_generated=10)
+
+
+def test_denoising_is_refused(sim_batches):
+    with pytest.raises(ValueError, match="only fills zeros"):
+        scgan.pp.impute_dropouts(
+            sim_batches.copy(), method="scigans", labels_key="cell_type", only_zeros=False, **FAST
+        )

@@ -114,6 +114,9 @@ def impute_dropouts(
         method, config=config, device=device, random_state=random_state, **settings
     )
     batch_key = _batch_key_for(imputer, method, batch_key, target_batch)
+    if not only_zeros and not getattr(imputer, "denoises", True):
+        msg = f"method {method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
+        raise ValueError(msg)
     if not (getattr(imputer, "uses_labels", True) and getattr(imputer.config, "conditional", True)):
         if target_batch is not None:
             msg = "target_batch needs a conditional model; do not pass conditional=False"
@@ -124,7 +127,7 @@ def impute_dropouts(
     target_codes = _target_codes(conditions["codes"], provenance, target_batch)
     logger.info("imputing %d cells × %d genes with %r", *counts.shape, method)
     imputer.fit(counts, conditions["codes"], conditions["n_categories"])
-    mean, std = imputer.impute(counts, target_codes)
+    mean, std = imputer.impute(counts, target_codes, only_zeros=only_zeros)
     if only_zeros:
         observed = counts.toarray()
         mean = np.where(observed > 0, observed, mean)

@@ -196,11 +196,14 @@ class BEGANImputer:
         self._train(data)
         return self
 
-    def impute(self, counts, codes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def impute(
+        self, counts, codes: np.ndarray | None = None, *, only_zeros: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation over repeats of ``G(x)``, as counts (cells × genes).
 
-        At zeros, both are scaled by the share of neighbours expressing the gene
-        (``expected_neighbors``), so that a zero is imputed as its expected count.
+        With ``only_zeros``, both are scaled at zeros by the share of neighbours
+        expressing the gene (``expected_neighbors``), so that a zero is imputed
+        as its expected count; without it, ``G(x)`` is returned everywhere.
         Genes without any count in the training data, and cells without any
         count, are returned as zeros.
         """
@@ -219,6 +222,8 @@ class BEGANImputer:
         n = self.config.n_repeats
         mean = total / n * self.expressed_  # genes never seen expressed stay zero
         std = np.sqrt(np.maximum(total_sq / n - (total / n) ** 2, 0.0)) * self.expressed_
+        if not only_zeros:
+            return mean, std
         share = self._expressed_share(scaled, neighbours)
         return mean * share, std * share
 

@@ -100,6 +100,7 @@ class ScIGANsImputer:
     device: str = "auto"
     random_state: int = 0
     uses_batches = False
+    denoises = False
 
     def fit(
         self,
@@ -119,8 +120,13 @@ class ScIGANsImputer:
             self._train(images, labels)
         return self
 
-    def impute(self, counts, codes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Counts with zeros filled, and the spread over the generated neighbours (cells × genes)."""
+    def impute(
+        self, counts, codes: np.ndarray | None = None, *, only_zeros: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Counts with zeros filled, and the spread over the generated neighbours (cells × genes).
+
+        Observed counts are always kept (``only_zeros`` is part of the common signature).
+        """
         labels, _ = _labels(counts.shape[0], codes, [self.n_classes_])
         images, maxima = self._images(counts)
         cfg = self.config

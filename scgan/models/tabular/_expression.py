@@ -39,6 +39,7 @@ class ExpressionImputer:
     random_state: int = 0
     uses_batches = False
     uses_labels = False
+    denoises = False
 
     def fit(self, counts, codes=None, n_categories=None) -> "ExpressionImputer":
         """Train on ``counts`` (cells × genes); condition codes are not used."""
@@ -50,8 +51,10 @@ class ExpressionImputer:
         self.history_ = self.estimator_.history_
         return self
 
-    def impute(self, counts, codes=None) -> tuple[np.ndarray, np.ndarray]:
-        """Imputed counts and a zero spread (cells × genes)."""
+    def impute(
+        self, counts, codes=None, *, only_zeros: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Imputed counts and a zero spread (cells × genes); observed counts are always kept."""
         log_values = np.zeros(counts.shape)
         log_values[:, self.expressed_] = self.estimator_.transform(self._missing_as_nan(counts))
         library = library_size(counts)
