@@ -87,7 +87,9 @@ def impute_dropouts(
     **settings
         Any field of the backend's config, e.g. ``side``, ``epochs``,
         ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
-        ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`).
+        ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
+        for the other backends :class:`~scgan.models.ScIGANsConfig`,
+        :class:`~scgan.models.GAINConfig`, :class:`~scgan.models.MisGANConfig`).
 
     Returns
     -------
