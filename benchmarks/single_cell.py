@@ -10,14 +10,16 @@ and a simulated data set with three batches on which the imputers see the
 batches and ``began→batch_1 (denoised)`` returns every cell, observed counts
 included, as if measured in batch 1 (``target_batch``, ``only_zeros=False``).
 
-``--preset scigans``: the fast baselines, the BEGAN imputer and the
-reproduced scIGANs (``--scigans-epochs``, default 200 as released) on both
-data sets; prints the ratio of scIGANs' wall time to the BEGAN imputer's.
+``--preset peers``: the fast baselines, the BEGAN imputer and the other GAN
+backends on both data sets: the reproduced scIGANs (``--scigans-epochs``,
+default 200 as released; 0 leaves it out), GAIN and MisGAN
+(``--tabular-iterations``, default theirs; 0 leaves them out). Prints the
+ratio of scIGANs' wall time to the BEGAN imputer's.
 
 Writes ``results/<preset>.md`` (markdown), ``results/<preset>.csv`` and
 ``results/<preset>.png``, and prints the table.
 
-    python benchmarks/single_cell.py [--preset quick|full|scigans] [--threads 1]
+    python benchmarks/single_cell.py [--preset quick|full|peers] [--threads 1]
 """
 
 import argparse
@@ -54,11 +56,10 @@ def main() -> None:
     methods["began"] = scgan.tl.gan_method("began")
     if full:
         methods |= {name: scgan.tl.gan_method("began", **kw) for name, kw in ABLATIONS.items()}
-    if args.preset == "scigans":
-        name = f"scigans ({args.scigans_epochs} epochs)"
-        methods[name] = scgan.tl.gan_method("scigans", epochs=args.scigans_epochs)
+    if args.preset == "peers":
+        methods |= _peers(args)
     datasets = {"pbmc68k": (scgan.datasets.pbmc68k(), "bulk_labels", None, methods)}
-    if full or args.preset == "scigans":
+    if full or args.preset == "peers":
         simulated = scgan.datasets.simulate(1500, 1000, n_cell_types=5, n_batches=3, random_state=0)
         to_batch_1 = scgan.tl.gan_method("began", target_batch="batch_1", only_zeros=False)
         with_target = methods | ({"began→batch_1 (denoised)": to_batch_1} if full else {})
@@ -87,11 +88,30 @@ def main() -> None:
     print(markdown)
 
 
+def _peers(args: argparse.Namespace) -> dict:
+    """scIGANs, GAIN and MisGAN with the epochs or iterations asked for."""
+    chosen = {}
+    if args.scigans_epochs:
+        name = f"scigans ({args.scigans_epochs} epochs)"
+        chosen[name] = scgan.tl.gan_method("scigans", epochs=args.scigans_epochs)
+    if args.tabular_iterations != 0:
+        for method in ("gain", "misgan"):
+            settings = (
+                {} if args.tabular_iterations is None else {"iterations": args.tabular_iterations}
+            )
+            label = method if not settings else f"{method} ({args.tabular_iterations} iterations)"
+            chosen[label] = scgan.tl.gan_method(method, **settings)
+    return chosen
+
+
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=["quick", "full", "scigans"], default="quick")
+    parser.add_argument("--preset", choices=["quick", "full", "peers"], default="quick")
     parser.add_argument(
         "--scigans-epochs", type=int, default=200, help="scIGANs' epochs (released: 200)"
+    )
+    parser.add_argument(
+        "--tabular-iterations", type=int, help="GAIN's and MisGAN's iterations (default theirs)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
