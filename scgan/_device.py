@@ -1,7 +1,8 @@
 """Device and precision choice."""
 
 import logging
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -17,6 +18,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         msg = "device='cuda' was asked for but torch sees no CUDA GPU; pass device='cpu' or 'auto'"
         raise ValueError(msg)
     return device
+
+
+@contextmanager
+def seeded(device: torch.device, seed: int) -> Iterator[None]:
+    """Seed torch's RNG for the block, leaving the caller's RNG state (CPU and ``device``) alone."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def autocast(device: torch.device, enabled: bool = True):

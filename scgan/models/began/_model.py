@@ -8,7 +8,7 @@ import torch
 from scipy import sparse
 
 from ..._data import LogScaler, library_size
-from ..._device import autocast, resolve_device
+from ..._device import autocast, resolve_device, seeded
 from ..._dropout import apply_dropout, calibrate_quantile, fit_dropout_curve
 from ..._neighbours import nearest_neighbours, neighbour_mean
 from ..._partition import gene_partitions, n_parts
@@ -162,9 +162,7 @@ class BEGANImputer:
     ) -> "BEGANImputer":
         """Train on ``counts`` (cells × genes) with integer condition ``codes`` (cells × conditions)."""
         self.device_ = resolve_device(self.device)
-        devices = [self.device_] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):  # leave the caller's RNG state alone
-            torch.manual_seed(self.random_state)
+        with seeded(self.device_, self.random_state):
             return self._fit(counts, codes, n_categories)
 
     def _fit(self, counts, codes, n_categories) -> "BEGANImputer":

@@ -10,7 +10,7 @@ import torch
 from scipy import sparse
 
 from ..._data import dense
-from ..._device import resolve_device
+from ..._device import resolve_device, seeded
 from ..._train import optimizer_step
 from ._module import Discriminator, Generator, init_weights
 
@@ -114,9 +114,7 @@ class ScIGANsImputer:
         self.n_genes_ = counts.shape[1]
         self.side_ = math.ceil(math.sqrt(self.n_genes_))
         images, _ = self._images(counts)
-        devices = [self.device_] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.random_state)
+        with seeded(self.device_, self.random_state):
             self._train(images, labels)
         return self
 
@@ -205,9 +203,9 @@ class ScIGANsImputer:
                 fake_error = D.reconstruction_error(fake.detach(), c)
                 d_loss = real_error - k * fake_error
                 optimizer_step(opt_d, d_loss, what="discriminator", step=step)
-                balance = (cfg.gamma * real_error - fake_error).item()
+                losses = torch.stack([real_error, fake_error, d_loss, g_loss]).tolist()  # one sync
+                balance = cfg.gamma * losses[0] - losses[1]
                 k = min(max(k + cfg.lambda_k * balance, 0.0), 1.0)
-                losses = [t.item() for t in (real_error, fake_error, d_loss, g_loss)]
                 logs = (*losses, k, losses[0] + abs(balance))
                 for name, value in zip(history, logs, strict=True):
                     sums[name] += value

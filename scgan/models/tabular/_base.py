@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..._device import resolve_device
+from ..._device import resolve_device, seeded
 
 
 class TabularGANImputer(TransformerMixin, BaseEstimator):
@@ -32,9 +32,7 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         self.min_ = np.nanmin(x, axis=0)
         self.range_ = np.nanmax(x, axis=0) - self.min_
         self.device_ = resolve_device(self.device)
-        devices = [self.device_] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.random_state)
+        with seeded(self.device_, self.random_state):
             self._train(*self._scaled(x))
         return self
 
@@ -45,9 +43,7 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
             msg = f"X has {x.shape[1]} columns; the imputer was fitted on {self.n_features_in_}"
             raise ValueError(msg)
         scaled, mask = self._scaled(x)
-        devices = [self.device_] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.random_state + 1)
+        with seeded(self.device_, self.random_state + 1):
             imputed = self._impute(scaled, mask) * _safe(self.range_) + self.min_
         return np.where(np.isnan(x), imputed, x)
 
