@@ -2,11 +2,12 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import datasets, models, pl, pp, tl
-
 try:
     __version__ = version("scgan")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__", "datasets", "models", "pl", "pp", "tl"]
+from . import datasets, models, pl, pp, tl
+from ._imputer import Imputer
+
+__all__ = ["Imputer", "__version__", "datasets", "models", "pl", "pp", "tl"]

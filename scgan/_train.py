@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,12 @@ def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
             "lower the learning rates or check the input for extreme values"
         )
         raise DivergenceError(msg)
+
+
+def progress_bar(total: int, *, enabled: bool | None, desc: str, unit: str = "epoch") -> tqdm:
+    """A tqdm bar; ``enabled=None`` shows it only when stderr is a terminal."""
+    disable = None if enabled is None else not enabled
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable)
 
 
 def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int):

@@ -1,19 +1,12 @@
 """``scgan.pp.impute_dropouts``: the AnnData side of every imputation backend."""
 
 import logging
-import warnings
 
 import anndata as ad
-import numpy as np
-from scipy import sparse
 
-from .._cluster import leiden, pca_embedding
-from .._data import get_counts, obs_column
-from ..models import make_backend
+from .._imputer import Imputer
 
 logger = logging.getLogger(__name__)
-
-MIN_CELLS = 10
 
 
 def impute_dropouts(
@@ -31,6 +24,7 @@ def impute_dropouts(
     device: str = "auto",
     config=None,
     copy: bool = False,
+    progress: bool | None = None,
     **settings,
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
@@ -84,6 +78,9 @@ def impute_dropouts(
         ``settings`` override its fields.
     copy
         Return a new AnnData instead of writing into ``adata``.
+    progress
+        Show a progress bar while training (epoch, ``M``, ``k_t``): ``None``
+        shows it only when output goes to a terminal.
     **settings
         Any field of the backend's config, e.g. ``side``, ``epochs``,
         ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
@@ -108,129 +105,25 @@ def impute_dropouts(
     >>> adata.layers["scgan_imputed"].shape
     (200, 100)
     """
-    counts = get_counts(adata, layer)
-    _check_shape(counts)
     if n_repeats is not None:
         settings["n_repeats"] = n_repeats
-    imputer = make_backend(
-        method, config=config, device=device, random_state=random_state, **settings
+    imputer = Imputer(
+        method,
+        layer=layer,
+        labels_key=labels_key,
+        batch_key=batch_key,
+        random_state=random_state,
+        device=device,
+        config=config,
+        progress=progress,
+        **settings,
     )
-    batch_key = _batch_key_for(imputer, method, batch_key, target_batch)
-    if not only_zeros and not getattr(imputer, "denoises", True):
+    counts, codes = imputer._prepare(adata)  # checks everything before training
+    target_codes = imputer._with_target(codes, target_batch)
+    if not only_zeros and not getattr(imputer.backend, "denoises", True):
         msg = f"method {method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
         raise ValueError(msg)
-    if not (getattr(imputer, "uses_labels", True) and getattr(imputer.config, "conditional", True)):
-        if target_batch is not None:
-            msg = "target_batch needs a conditional model; do not pass conditional=False"
-            raise ValueError(msg)
-        conditions, provenance = {"codes": None, "n_categories": None}, {"labels": None}
-    else:
-        conditions, provenance = _conditions(adata, counts, labels_key, batch_key, random_state)
-    target_codes = _target_codes(conditions["codes"], provenance, target_batch)
     logger.info("imputing %d cells × %d genes with %r", *counts.shape, method)
-    imputer.fit(counts, conditions["codes"], conditions["n_categories"])
-    mean, std = imputer.impute(counts, target_codes, only_zeros=only_zeros)
-    if only_zeros:
-        observed = counts.toarray()
-        mean = np.where(observed > 0, observed, mean)
-        std = np.where(observed > 0, 0.0, std)
-    record = {
-        "method": method,
-        "layer": "X" if layer is None else layer,
-        "only_zeros": only_zeros,
-        "target_batch": target_batch,
-        "params": imputer.params(),
-        **provenance,
-        "history": imputer.history_,
-    }
-
-    adata = adata.copy() if copy else adata
-    adata.layers[key_added] = mean.astype(np.float32)
-    adata.layers[key_added + "_std"] = std.astype(np.float32)
-    adata.uns[key_added] = record
-    logger.info(
-        "added .layers[%r], .layers[%r], .uns[%r]", key_added, key_added + "_std", key_added
-    )
-    return adata if copy else None
-
-
-def _batch_key_for(imputer, method: str, batch_key: str | None, target_batch: str | None):
-    """``batch_key``, or ``None`` (with a warning) for a backend that does not use batches."""
-    if getattr(imputer, "uses_batches", True):
-        return batch_key
-    if target_batch is not None:
-        msg = f"method {method!r} does not use batches, so target_batch cannot apply; use 'began'"
-        raise ValueError(msg)
-    if batch_key is not None:
-        warnings.warn(
-            f"method {method!r} does not use batches; batch_key={batch_key!r} is ignored",
-            UserWarning,
-            stacklevel=3,
-        )
-    return None
-
-
-def _check_shape(counts: sparse.csr_matrix) -> None:
-    """Refuse too few cells; warn that all-zero cells and genes stay zero."""
-    n_cells, _ = counts.shape
-    if n_cells < MIN_CELLS:
-        msg = f"only {n_cells} cells: imputation needs at least {MIN_CELLS} cells"
-        raise ValueError(msg)
-    for axis, what, fix in ((1, "cells", "filter_cells"), (0, "genes", "filter_genes")):
-        empty = int((counts.getnnz(axis=axis) == 0).sum())
-        if empty:
-            warnings.warn(
-                f"{empty} {what} have no counts and stay zero; to drop them use "
-                f"sc.pp.{fix}(adata, min_counts=1)",
-                UserWarning,
-                stacklevel=3,
-            )
-
-
-def _categories(adata: ad.AnnData, key: str, role: str) -> tuple[np.ndarray, list[str]]:
-    values = obs_column(adata, key)
-    categories, codes = np.unique(values, return_inverse=True)
-    if len(categories) < 2:
-        msg = f"obs[{key!r}] has a single category; a {role} needs at least two (or pass None)"
-        raise ValueError(msg)
-    return codes, [str(c) for c in categories]
-
-
-def _conditions(adata, counts, labels_key, batch_key, random_state):
-    """Integer condition codes (labels, then batch) and a record of where they came from."""
-    if labels_key is not None:
-        label_codes, label_names = _categories(adata, labels_key, "labels_key")
-        labels = {"key": labels_key, "derived": False, "categories": label_names}
-    else:
-        clusters = leiden(
-            pca_embedding(counts, random_state=random_state), random_state=random_state
-        )
-        label_names, label_codes = np.unique(clusters, return_inverse=True)
-        label_names = [str(c) for c in label_names]
-        logger.info("no labels_key: derived %d labels by Leiden clustering", len(label_names))
-        labels = {"key": None, "derived": True, "categories": label_names, "codes": label_codes}
-    columns, n_categories = [label_codes], [len(label_names)]
-    provenance = {"labels": labels}
-    if batch_key is not None:
-        batch_codes, batch_names = _categories(adata, batch_key, "batch_key")
-        columns.append(batch_codes)
-        n_categories.append(len(batch_names))
-        provenance["batch"] = {"key": batch_key, "categories": batch_names}
-    codes = np.stack(columns, axis=1).astype(np.int64)
-    return {"codes": codes, "n_categories": n_categories}, provenance
-
-
-def _target_codes(codes: np.ndarray, provenance: dict, target_batch: str | None) -> np.ndarray:
-    """Condition codes for imputation: every cell's batch set to ``target_batch`` if given."""
-    if target_batch is None:
-        return codes
-    if "batch" not in provenance:
-        msg = "target_batch needs batch_key, the obs column that names the batches"
-        raise ValueError(msg)
-    names = provenance["batch"]["categories"]
-    if str(target_batch) not in names:
-        msg = f"target_batch {target_batch!r} is not a batch in the data; batches: {names}"
-        raise ValueError(msg)
-    target = codes.copy()
-    target[:, 1] = names.index(str(target_batch))
-    return target
+    imputer.backend.fit(counts, codes, imputer._n_categories())
+    imputer.fitted = True
+    return imputer._write(adata, counts, target_codes, target_batch, only_zeros, key_added, copy)

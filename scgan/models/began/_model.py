@@ -12,7 +12,7 @@ from ..._device import autocast, resolve_device, seeded
 from ..._dropout import apply_dropout, calibrate_quantile, fit_dropout_curve
 from ..._neighbours import nearest_neighbours, neighbour_mean
 from ..._partition import gene_partitions, n_parts
-from ..._train import optimizer_step, train_with_validation
+from ..._train import optimizer_step, progress_bar, train_with_validation
 from ._module import BEGANLosses, Discriminator, Generator
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,7 @@ class BEGANImputer:
     config: BEGANConfig = field(default_factory=BEGANConfig)
     device: str = "auto"
     random_state: int = 0
+    progress: bool | None = None
 
     def fit(
         self,
@@ -178,7 +179,13 @@ class BEGANImputer:
         data = self._prepare(scaled, codes, rng)
         self.parts_ = data.parts.cpu().numpy()
         self.dropout_ = self._dropout_params(scaled, codes)
-        groups = data.parts.shape[0]
+        self._build_networks()
+        self._train(data)
+        return self
+
+    def _build_networks(self) -> None:
+        cfg = self.config
+        groups = self.parts_.shape[0]
         self.generator_ = Generator(
             groups,
             cfg.side,
@@ -191,7 +198,34 @@ class BEGANImputer:
         self.discriminator_ = Discriminator(
             groups, cfg.side, self.n_categories_, cfg.channels, cfg.hidden // 2
         ).to(self.device_)
-        self._train(data)
+
+    def get_state(self) -> dict:
+        """The fitted state as plain values, arrays and weights (see ``models._state``)."""
+        return {
+            "n_categories": self.n_categories_,
+            "scaler_top": self.scaler_.top,
+            "expressed": self.expressed_,
+            "n_genes": self.n_genes_,
+            "parts": self.parts_,
+            "dropout": self.dropout_,
+            "best_epoch": self.best_epoch_,
+            "history": self.history_,
+            "generator": self.generator_.state_dict(),
+            "discriminator": self.discriminator_.state_dict(),
+        }
+
+    def set_state(self, state: dict) -> "BEGANImputer":
+        """Restore what :meth:`get_state` returned, on ``self.device``."""
+        self.device_ = resolve_device(self.device)
+        self.n_categories_ = list(state["n_categories"])
+        self.scaler_ = LogScaler()
+        self.scaler_.top = float(state["scaler_top"])
+        self.expressed_, self.n_genes_ = state["expressed"], int(state["n_genes"])
+        self.parts_, self.dropout_ = state["parts"], tuple(state["dropout"])
+        self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
+        self._build_networks()
+        self.generator_.load_state_dict(state["generator"])
+        self.discriminator_.load_state_dict(state["discriminator"])
         return self
 
     def impute(
@@ -337,15 +371,18 @@ class BEGANImputer:
                 n_batches += 1
             logs = {name: (total / n_batches).cpu() for name, total in sums.items()}
             logs["k"] = k.detach().cpu().clone()
+            bar.update()
+            bar.set_postfix(M=f"{logs['convergence'].mean():.4f}", k_t=f"{logs['k'].mean():.4f}")
             return logs
 
-        history, self.best_epoch_, errors = train_with_validation(
-            run_epoch,
-            lambda: self._validation_error(data),
-            G,
-            epochs=cfg.epochs,
-            patience=cfg.patience,
-        )
+        with progress_bar(cfg.epochs, enabled=self.progress, desc="scgan began") as bar:
+            history, self.best_epoch_, errors = train_with_validation(
+                run_epoch,
+                lambda: self._validation_error(data),
+                G,
+                epochs=cfg.epochs,
+                patience=cfg.patience,
+            )
         self.history_ = {
             name: torch.stack([h[name] for h in history]).numpy()
             for name in [f.name for f in fields(BEGANLosses)] + ["k"]

@@ -11,10 +11,12 @@ from scipy import sparse
 
 from ..._data import dense
 from ..._device import resolve_device, seeded
-from ..._train import optimizer_step
+from ..._train import optimizer_step, progress_bar
 from ._module import Discriminator, Generator, init_weights
 
 logger = logging.getLogger(__name__)
+
+LOSSES = ("real", "fake", "discriminator", "generator", "k", "M")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class ScIGANsImputer:
     config: ScIGANsConfig = ScIGANsConfig()
     device: str = "auto"
     random_state: int = 0
+    progress: bool | None = None
     uses_batches = False
     denoises = False
 
@@ -157,7 +160,35 @@ class ScIGANsImputer:
             "best_epoch": self.best_epoch_,
         }
 
+    def get_state(self) -> dict:
+        """The fitted state as plain values, arrays and weights (see ``models._state``)."""
+        return {
+            "n_classes": self.n_classes_,
+            "n_genes": self.n_genes_,
+            "best_epoch": self.best_epoch_,
+            "history": self.history_,
+            "generator": self.generator_.state_dict(),
+            "discriminator": self.discriminator_.state_dict(),
+        }
+
+    def set_state(self, state: dict) -> "ScIGANsImputer":
+        """Restore what :meth:`get_state` returned, on ``self.device``."""
+        self.device_ = resolve_device(self.device)
+        self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
+        self.side_ = math.ceil(math.sqrt(self.n_genes_))
+        self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
+        self._build_networks()
+        self.generator_.load_state_dict(state["generator"])
+        self.discriminator_.load_state_dict(state["discriminator"])
+        return self
+
     # --- training ----------------------------------------------------------------------------
+
+    def _build_networks(self) -> None:
+        self.generator_ = Generator(self.side_, self.n_classes_, self.config.latent_dim)
+        self.discriminator_ = Discriminator(self.side_, self.n_classes_)
+        self.generator_.to(self.device_)
+        self.discriminator_.to(self.device_)
 
     def _images(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """Cells divided by their maximum, zero-padded to ``s²`` genes; and the maxima."""
@@ -172,8 +203,7 @@ class ScIGANsImputer:
         cfg = self.config
         device = self.device_
         side, n_classes = self.side_, self.n_classes_
-        self.generator_ = Generator(side, n_classes, cfg.latent_dim).to(device)
-        self.discriminator_ = Discriminator(side, n_classes).to(device)
+        self._build_networks()
         self.generator_.apply(init_weights)
         self.discriminator_.apply(init_weights)
         G, D = self.generator_, self.discriminator_
@@ -181,42 +211,50 @@ class ScIGANsImputer:
         opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
         x_all = torch.as_tensor(images, dtype=torch.float32, device=device).view(-1, 1, side, side)
         one_hot = torch.eye(n_classes, device=device)[torch.as_tensor(labels, device=device)]
-        n_cells = len(images)
-        batch_size = min(cfg.batch_size, n_cells)
+        batch_size = min(cfg.batch_size, len(images))
         k, step = 0.0, 0
-        history = {name: [] for name in ("real", "fake", "discriminator", "generator", "k", "M")}
+        history = {name: [] for name in LOSSES}
         best_m, best_state = float("inf"), None
-        for epoch in range(cfg.epochs):
-            G.train()
-            D.train()
-            sums = dict.fromkeys(history, 0.0)
-            order = torch.randperm(n_cells, device=device)
-            n_batches = n_cells // batch_size
-            for b in range(n_batches):
-                cells = order[b * batch_size : (b + 1) * batch_size]
-                x, c = x_all[cells], one_hot[cells]
-                z = torch.randn(len(cells), cfg.latent_dim, device=device)
-                fake = G(z, c)
-                g_loss = D.reconstruction_error(fake, c)
-                optimizer_step(opt_g, g_loss, what="generator", step=step)
-                real_error = D.reconstruction_error(x, c)
-                fake_error = D.reconstruction_error(fake.detach(), c)
-                d_loss = real_error - k * fake_error
-                optimizer_step(opt_d, d_loss, what="discriminator", step=step)
-                losses = torch.stack([real_error, fake_error, d_loss, g_loss]).tolist()  # one sync
-                balance = cfg.gamma * losses[0] - losses[1]
-                k = min(max(k + cfg.lambda_k * balance, 0.0), 1.0)
-                logs = (*losses, k, losses[0] + abs(balance))
-                for name, value in zip(history, logs, strict=True):
-                    sums[name] += value
-                step += 1
-            for name in history:
-                history[name].append(sums[name] / n_batches)
-            if history["M"][-1] < best_m:
-                best_m, self.best_epoch_ = history["M"][-1], epoch
-                best_state = copy.deepcopy(G.state_dict())
+        with progress_bar(cfg.epochs, enabled=self.progress, desc="scgan scigans") as bar:
+            for epoch in range(cfg.epochs):
+                means, k, step = self._epoch(x_all, one_hot, (opt_g, opt_d), k, step, batch_size)
+                for name in history:
+                    history[name].append(means[name])
+                bar.update()
+                bar.set_postfix(M=f"{means['M']:.4f}", k_t=f"{k:.4f}")
+                if means["M"] < best_m:
+                    best_m, self.best_epoch_ = means["M"], epoch
+                    best_state = copy.deepcopy(G.state_dict())
         G.load_state_dict(best_state)
         self.history_ = {name: np.asarray(values) for name, values in history.items()}
+
+    def _epoch(self, x_all, one_hot, optimizers, k: float, step: int, batch_size: int):
+        """One pass over the cells; returns the mean losses, ``k_t`` and the step count."""
+        cfg, device = self.config, self.device_
+        G, D = self.generator_, self.discriminator_
+        opt_g, opt_d = optimizers
+        G.train()
+        D.train()
+        sums = dict.fromkeys(LOSSES, 0.0)
+        order = torch.randperm(len(x_all), device=device)
+        n_batches = len(x_all) // batch_size
+        for b in range(n_batches):
+            cells = order[b * batch_size : (b + 1) * batch_size]
+            x, c = x_all[cells], one_hot[cells]
+            fake = G(torch.randn(len(cells), cfg.latent_dim, device=device), c)
+            g_loss = D.reconstruction_error(fake, c)
+            optimizer_step(opt_g, g_loss, what="generator", step=step)
+            real_error = D.reconstruction_error(x, c)
+            fake_error = D.reconstruction_error(fake.detach(), c)
+            d_loss = real_error - k * fake_error
+            optimizer_step(opt_d, d_loss, what="discriminator", step=step)
+            losses = torch.stack([real_error, fake_error, d_loss, g_loss]).tolist()  # one sync
+            balance = cfg.gamma * losses[0] - losses[1]
+            k = min(max(k + cfg.lambda_k * balance, 0.0), 1.0)
+            for name, value in zip(LOSSES, (*losses, k, losses[0] + abs(balance)), strict=True):
+                sums[name] += value
+            step += 1
+        return {name: total / n_batches for name, total in sums.items()}, k, step
 
     @torch.no_grad()
     def _generate(self, label: int, n: int, generator: torch.Generator) -> np.ndarray:

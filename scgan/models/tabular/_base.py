@@ -5,6 +5,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..._device import resolve_device, seeded
+from ..._train import progress_bar
 
 
 class TabularGANImputer(TransformerMixin, BaseEstimator):
@@ -14,8 +15,10 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
     observed training values; ``transform`` reuses them (and the networks) on
     new rows and returns observed entries unchanged. Subclasses implement
     ``_train(x, m)`` and ``_impute(x, m)`` on scaled arrays (missing entries 0)
-    and masks (1 observed).
+    and masks (1 observed), and ``_networks(d)``: the named modules for ``d`` columns.
     """
+
+    _extra_state: tuple[str, ...] = ()  # fitted attributes besides the networks and scaling
 
     def fit(self, X, y=None):
         """Train the networks on ``X`` (rows × columns, ``NaN`` missing)."""
@@ -47,10 +50,38 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
             imputed = self._impute(scaled, mask) * _safe(self.range_) + self.min_
         return np.where(np.isnan(x), imputed, x)
 
+    def get_state(self) -> dict:
+        """The fitted state as plain values, arrays and weights (see ``models._state``)."""
+        return {
+            "n_features_in": self.n_features_in_,
+            "min": self.min_,
+            "range": self.range_,
+            "history": self.history_,
+            "extra": {name: getattr(self, name) for name in self._extra_state},
+            "networks": {name: net.state_dict() for name, net in self.nets_.items()},
+        }
+
+    def set_state(self, state: dict):
+        """Restore what :meth:`get_state` returned, on ``self.device``."""
+        self.device_ = resolve_device(self.device)
+        self.n_features_in_ = int(state["n_features_in"])
+        self.min_, self.range_, self.history_ = state["min"], state["range"], state["history"]
+        for name, value in state["extra"].items():
+            setattr(self, name, value)
+        self.nets_ = self._networks(self.n_features_in_)
+        for name, net in self.nets_.items():
+            net.load_state_dict(state["networks"][name])
+        return self
+
     def _scaled(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mask = (~np.isnan(x)).astype(np.float32)
         scaled = np.nan_to_num((x - self.min_) / _safe(self.range_), nan=0.0)
         return scaled.astype(np.float32), mask
+
+    def _progress(self):
+        """A bar over training steps (shown on a terminal when ``progress`` is ``None``)."""
+        name = type(self).__name__.removesuffix("Imputer")
+        return progress_bar(self.iterations, enabled=self.progress, desc=name, unit="step")
 
     def _tensors(self, *arrays: np.ndarray) -> list[torch.Tensor]:
         return [torch.as_tensor(a, dtype=torch.float32, device=self.device_) for a in arrays]

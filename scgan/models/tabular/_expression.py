@@ -10,11 +10,11 @@ from ..._data import library_size, normalise_log, to_counts
 
 
 def config_for(estimator: type) -> type:
-    """A frozen config dataclass with the estimator's keyword defaults (device and seed aside)."""
+    """A frozen config dataclass with the estimator's keyword defaults (device, seed, bar aside)."""
     fields = [
         (p.name, Any, field(default=p.default))
         for p in inspect.signature(estimator).parameters.values()
-        if p.name not in ("device", "random_state")
+        if p.name not in ("device", "random_state", "progress")
     ]
     return make_dataclass(
         f"{estimator.__name__.removesuffix('Imputer')}Config",
@@ -37,6 +37,7 @@ class ExpressionImputer:
     config: Any
     device: str = "auto"
     random_state: int = 0
+    progress: bool | None = None
     uses_batches = False
     uses_labels = False
     denoises = False
@@ -44,10 +45,7 @@ class ExpressionImputer:
     def fit(self, counts, codes=None, n_categories=None) -> "ExpressionImputer":
         """Train on ``counts`` (cells × genes); condition codes are not used."""
         self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
-        estimator = type(self.config).estimator
-        self.estimator_ = estimator(
-            **asdict(self.config), device=self.device, random_state=self.random_state
-        ).fit(self._missing_as_nan(counts))
+        self.estimator_ = self._estimator().fit(self._missing_as_nan(counts))
         self.history_ = self.estimator_.history_
         return self
 
@@ -68,6 +66,26 @@ class ExpressionImputer:
             "device": str(self.estimator_.device_),
             "random_state": self.random_state,
         }
+
+    def get_state(self) -> dict:
+        """The fitted state as plain values, arrays and weights (see ``models._state``)."""
+        return {"expressed": self.expressed_, "estimator": self.estimator_.get_state()}
+
+    def set_state(self, state: dict) -> "ExpressionImputer":
+        """Restore what :meth:`get_state` returned, on ``self.device``."""
+        self.expressed_ = state["expressed"]
+        self.estimator_ = self._estimator().set_state(state["estimator"])
+        self.history_ = self.estimator_.history_
+        return self
+
+    def _estimator(self):
+        estimator = type(self.config).estimator
+        return estimator(
+            **asdict(self.config),
+            device=self.device,
+            random_state=self.random_state,
+            progress=self.progress,
+        )
 
     def _missing_as_nan(self, counts) -> np.ndarray:
         log_values = normalise_log(counts)[:, self.expressed_]

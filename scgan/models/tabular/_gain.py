@@ -38,7 +38,11 @@ class GAINImputer(TabularGANImputer):
         values (near-categorical), as the reference code does; off by default.
     device, random_state
         ``"auto"``, ``"cpu"`` or ``"cuda"``; seed (CPU results repeat exactly).
+    progress
+        Progress bar over training steps; ``None`` shows it only on a terminal.
     """
+
+    _extra_state = ("categorical_",)
 
     def __init__(
         self,
@@ -52,6 +56,7 @@ class GAINImputer(TabularGANImputer):
         rounding: bool = False,
         device: str = "auto",
         random_state: int = 0,
+        progress: bool | None = None,
     ):
         self.batch_size = batch_size
         self.iterations = iterations
@@ -62,6 +67,7 @@ class GAINImputer(TabularGANImputer):
         self.rounding = rounding
         self.device = device
         self.random_state = random_state
+        self.progress = progress
 
     def fit(self, X, y=None):
         """Train on ``X`` (rows × columns, ``NaN`` missing)."""
@@ -92,37 +98,44 @@ class GAINImputer(TabularGANImputer):
         b = (torch.rand_like(mask) < self.hint_rate).to(mask.dtype)
         return b * mask + (0.5 * (1 - b) if self.hint == "paper" else 0.0)
 
+    def _networks(self, d: int) -> dict[str, nn.Module]:
+        nets = {
+            name: mlp([2 * d, d, d, d], nn.Sigmoid()) for name in ("generator", "discriminator")
+        }
+        return {name: net.to(self.device_) for name, net in nets.items()}
+
     def _train(self, x: np.ndarray, m: np.ndarray) -> None:
-        d = x.shape[1]
-        self.generator_ = mlp([2 * d, d, d, d], nn.Sigmoid()).to(self.device_)
-        self.discriminator_ = mlp([2 * d, d, d, d], nn.Sigmoid()).to(self.device_)
-        opt_g = torch.optim.Adam(self.generator_.parameters(), lr=self.learning_rate)
-        opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=self.learning_rate)
+        self.nets_ = self._networks(x.shape[1])
+        generator, discriminator = self.nets_["generator"], self.nets_["discriminator"]
+        opt_g = torch.optim.Adam(generator.parameters(), lr=self.learning_rate)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=self.learning_rate)
         data, mask = self._tensors(x, m)
         batch = min(self.batch_size, len(x))
         history = {"discriminator": [], "generator": [], "mse": []}
-        for step in range(self.iterations):
-            rows = torch.randint(len(x), (batch,), device=self.device_)
-            xb, mb = data[rows], mask[rows]
-            h = self.hint_matrix(mb)
-            generated = self._generate(xb, mb)
-            filled = mb * xb + (1 - mb) * generated
-            prob = self.discriminator_(torch.cat([filled.detach(), h], 1))
-            d_loss = nn.functional.binary_cross_entropy(prob, mb)
-            optimizer_step(opt_d, d_loss, what="GAIN discriminator", step=step)
-            prob = self.discriminator_(torch.cat([filled, h], 1))
-            adversarial = -((1 - mb) * torch.log(prob + 1e-8)).mean()
-            mse = ((mb * (generated - xb)) ** 2).mean() / mb.mean()
-            g_loss = adversarial + self.alpha * mse
-            optimizer_step(opt_g, g_loss, what="GAIN generator", step=step)
-            if step % 100 == 0:
-                for name, value in zip(history, (d_loss, g_loss, mse), strict=True):
-                    history[name].append(value.item())
+        with self._progress() as bar:
+            for step in range(self.iterations):
+                bar.update()
+                rows = torch.randint(len(x), (batch,), device=self.device_)
+                xb, mb = data[rows], mask[rows]
+                h = self.hint_matrix(mb)
+                generated = self._generate(xb, mb)
+                filled = mb * xb + (1 - mb) * generated
+                prob = discriminator(torch.cat([filled.detach(), h], 1))
+                d_loss = nn.functional.binary_cross_entropy(prob, mb)
+                optimizer_step(opt_d, d_loss, what="GAIN discriminator", step=step)
+                prob = discriminator(torch.cat([filled, h], 1))
+                adversarial = -((1 - mb) * torch.log(prob + 1e-8)).mean()
+                mse = ((mb * (generated - xb)) ** 2).mean() / mb.mean()
+                g_loss = adversarial + self.alpha * mse
+                optimizer_step(opt_g, g_loss, what="GAIN generator", step=step)
+                if step % 100 == 0:
+                    for name, value in zip(history, (d_loss, g_loss, mse), strict=True):
+                        history[name].append(value.item())
         self.history_ = {name: np.asarray(values) for name, values in history.items()}
 
     def _generate(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         z = torch.rand_like(x) * 0.01
-        return self.generator_(torch.cat([m * x + (1 - m) * z, m], 1))
+        return self.nets_["generator"](torch.cat([m * x + (1 - m) * z, m], 1))
 
     def _impute(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         return self._by_chunks(lambda xb, mb: mb * xb + (1 - mb) * self._generate(xb, mb), x, m)

@@ -49,6 +49,8 @@ class MisGANImputer(TabularGANImputer):
         Imputations averaged at ``transform`` (the paper uses one).
     device, random_state
         ``"auto"``, ``"cpu"`` or ``"cuda"``; seed (CPU results repeat exactly).
+    progress
+        Progress bar over training steps; ``None`` shows it only on a terminal.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class MisGANImputer(TabularGANImputer):
         n_draws: int = 1,
         device: str = "auto",
         random_state: int = 0,
+        progress: bool | None = None,
     ):
         self.iterations = iterations
         self.batch_size = batch_size
@@ -85,6 +88,7 @@ class MisGANImputer(TabularGANImputer):
         self.n_draws = n_draws
         self.device = device
         self.random_state = random_state
+        self.progress = progress
 
     def _networks(self, d: int) -> dict[str, nn.Module]:
         h = self.hidden or max(64, 2 * d)
@@ -122,14 +126,16 @@ class MisGANImputer(TabularGANImputer):
         data, mask = self._tensors(x, m)
         batch = min(self.batch_size, len(x))
         history = {"data": [], "mask": [], "impute": []}
-        for step in range(1, self.iterations + 1):
-            rows = torch.randint(len(x), (batch,), device=self.device_)
-            losses = self._critic_step(data[rows], mask[rows], opt, step)
-            if step % self.n_critic == 0:
-                self._generator_step(data[rows], mask[rows], opt, step)
-            if step % 100 == 0:  # the critics' Wasserstein estimates
-                for name, value in losses.items():
-                    history[name].append(value.item())
+        with self._progress() as bar:
+            for step in range(1, self.iterations + 1):
+                bar.update()
+                rows = torch.randint(len(x), (batch,), device=self.device_)
+                losses = self._critic_step(data[rows], mask[rows], opt, step)
+                if step % self.n_critic == 0:
+                    self._generator_step(data[rows], mask[rows], opt, step)
+                if step % 100 == 0:  # the critics' Wasserstein estimates
+                    for name, value in losses.items():
+                        history[name].append(value.item())
         self.history_ = {name: np.asarray(values) for name, values in history.items()}
 
     def _critic_step(self, x, m, opt, step: int) -> dict[str, torch.Tensor]:

@@ -1,0 +1,139 @@
+"""scgan.Imputer: train once, impute new cells, save and load without running code."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import scgan
+
+SETTINGS = {
+    "began": {"side": 4, "epochs": 2, "n_repeats": 2, "batch_size": 32},
+    "scigans": {"epochs": 1, "n_generated": 20, "k": 3},
+    "gain": {"iterations": 30},
+    "misgan": {"iterations": 30},
+}
+
+
+@pytest.fixture
+def adata(sim_batches):
+    return sim_batches.copy()
+
+
+def _split(adata):
+    return adata[:160].copy(), adata[160:].copy()
+
+
+@pytest.mark.parametrize("method", sorted(SETTINGS))
+def test_saved_model_imputes_like_the_fitted_one(adata, tmp_path, method):
+    train, new = _split(adata)
+    imputer = scgan.Imputer(method, labels_key="cell_type", device="cpu", **SETTINGS[method])
+    imputer.fit(train)
+    direct = imputer.impute(new, copy=True)
+    imputer.save(tmp_path / "model")
+    loaded = scgan.Imputer.load(tmp_path / "model", device="cpu")
+    again = loaded.impute(new, copy=True)
+    np.testing.assert_allclose(
+        again.layers["scgan_imputed"], direct.layers["scgan_imputed"], rtol=1e-5, atol=1e-6
+    )
+    assert loaded.genes_ == list(adata.var_names)
+    assert "scgan_imputed" not in new.layers  # copy=True leaves the input alone
+
+
+def test_impute_dropouts_equals_fit_then_impute(adata):
+    settings = SETTINGS["began"]
+    by_call = scgan.pp.impute_dropouts(adata, labels_key="cell_type", copy=True, **settings)
+    imputer = scgan.Imputer(labels_key="cell_type", **settings).fit(adata)
+    by_object = imputer.impute(adata, copy=True)
+    np.testing.assert_allclose(
+        by_object.layers["scgan_imputed"], by_call.layers["scgan_imputed"], rtol=1e-5
+    )
+
+
+def test_genes_in_another_order_are_matched_and_other_genes_refused(adata):
+    train, new = _split(adata)
+    imputer = scgan.Imputer(labels_key="cell_type", **SETTINGS["began"]).fit(train)
+    reference = imputer.impute(new, copy=True).layers["scgan_imputed"]
+    order = np.random.default_rng(0).permutation(new.n_vars)
+    shuffled = imputer.impute(new[:, order].copy(), copy=True).layers["scgan_imputed"]
+    np.testing.assert_allclose(shuffled, reference[:, order], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"1 missing \(e.g. \['gene_0'\]\)"):
+        imputer.impute(new[:, 1:].copy())
+
+
+def test_unseen_categories_are_named(adata):
+    train, new = _split(adata)
+    imputer = scgan.Imputer(labels_key="cell_type", batch_key="batch", **SETTINGS["began"])
+    imputer.fit(train)
+    new.obs["cell_type"] = new.obs["cell_type"].astype(str).replace({"type_1": "type_9"})
+    with pytest.raises(ValueError, match="not seen in training: \\['type_9'\\]"):
+        imputer.impute(new)
+    del new.obs["batch"]
+    new.obs["cell_type"] = "type_1"
+    with pytest.raises(KeyError, match="batch"):
+        imputer.impute(new)
+    imputer.impute(new, target_batch="batch_1")  # the batch column is not needed then
+    assert new.uns["scgan_imputed"]["target_batch"] == "batch_1"
+
+
+def test_derived_labels_reach_new_cells_by_nearest_centroid(adata, tmp_path):
+    train, new = _split(adata)
+    imputer = scgan.Imputer(**SETTINGS["began"]).fit(train)
+    assert imputer.labels_["derived"]
+    imputer.impute(new)
+    codes = new.uns["scgan_imputed"]["labels"]["codes"]
+    assert len(codes) == new.n_obs
+    # cells of one true type mostly share a derived label
+    truth = new.obs["cell_type"].to_numpy()
+    purity = np.mean(
+        [np.bincount(codes[truth == t]).max() / (truth == t).sum() for t in set(truth)]
+    )
+    assert purity > 0.8
+    imputer.save(tmp_path / "model")
+    loaded = scgan.Imputer.load(tmp_path / "model")
+    assert np.allclose(loaded.centroids_, imputer.centroids_)
+
+
+def test_save_refuses_to_overwrite_and_unfitted_models(adata, tmp_path):
+    imputer = scgan.Imputer(labels_key="cell_type", **SETTINGS["began"])
+    with pytest.raises(RuntimeError, match="not trained yet"):
+        imputer.save(tmp_path / "model")
+    imputer.fit(adata)
+    imputer.save(tmp_path / "model")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        imputer.save(tmp_path / "model")
+    imputer.save(tmp_path / "model", overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["scgan.json", "weights.pt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+class _Exploit:
+    """Unpickling this object would create a file: the weights loader must refuse it."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_loading_never_runs_code_from_the_file(adata, tmp_path):
+    imputer = scgan.Imputer(labels_key="cell_type", **SETTINGS["began"]).fit(adata)
+    imputer.save(tmp_path / "model")
+    marker = tmp_path / "pwned"
+    with open(tmp_path / "model" / "weights.pt", "wb") as handle:
+        pickle.dump({"x": _Exploit(marker)}, handle, protocol=2)
+    with pytest.raises(ValueError, match="not a plain weights file"):
+        scgan.Imputer.load(tmp_path / "model")
+    assert not marker.exists()
+
+
+def test_load_refuses_other_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved scgan model"):
+        scgan.Imputer.load(tmp_path / "nothing")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "scgan.json").write_text(json.dumps({"format": 99}))
+    (tmp_path / "model" / "weights.pt").write_bytes(b"")
+    with pytest.raises(ValueError):
+        scgan.Imputer.load(tmp_path / "model")
