@@ -31,13 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _configure_logging(args.quiet)
-    warnings.formatwarning = lambda message, *_, **__: f"scgan: warning: {message}\n"
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     try:
-        args.run(args)
+        with warnings.catch_warnings():  # restores the usual display afterwards
+            warnings.showwarning = _show_warning
+            args.run(args)
     except KeyboardInterrupt:
         print("scgan: interrupted; no output was written", file=sys.stderr)
         return 130
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scgan: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _show_warning(message, *_, **__) -> None:
+    print(f"scgan: warning: {message}", file=sys.stderr)
 
 
 # --- impute ---------------------------------------------------------------------------------------
@@ -66,15 +71,15 @@ def _impute(args: argparse.Namespace) -> None:
         imputer = scgan.Imputer(
             args.method,
             layer=args.layer,
-            labels_key=args.labels_key,
+            labels_key=args.labels_key or ("label" if args.labels else None),
             batch_key=args.batch_key,
             random_state=args.seed,
             device=args.device,
             progress=False if args.quiet else None,
             **dict(args.set),
         )
-        imputer.fit(adata)
-    imputer.impute(adata, target_batch=args.target_batch, only_zeros=not args.denoise)
+    run = imputer.impute if args.model else imputer.fit_impute
+    run(adata, target_batch=args.target_batch, only_zeros=not args.denoise)
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.force)
     _write_atomically(target, lambda path: _write(adata, path))
@@ -196,7 +201,10 @@ def _parser() -> argparse.ArgumentParser:
     impute.add_argument(
         "--labels-key", help="obs column with cell types (default: Leiden clusters)"
     )
-    impute.add_argument("--labels", help="scIGANs' label file (one label per cell) for .txt input")
+    impute.add_argument(
+        "--labels",
+        help="scIGANs' label file (one label per cell) for .txt input; read as obs['label']",
+    )
     impute.add_argument("--batch-key", help="obs column with batches (technique or sample)")
     impute.add_argument("--target-batch", help="impute every cell as if measured in this batch")
     impute.add_argument(
@@ -254,12 +262,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
+_LOG_HANDLER = _StderrHandler()
+_LOG_HANDLER.setFormatter(logging.Formatter("%(message)s"))
+
+
 def _configure_logging(quiet: bool) -> None:
+    """scanpy-style log lines on stderr (none with ``--quiet``)."""
     logger = logging.getLogger("scgan")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+    if _LOG_HANDLER not in logger.handlers:
+        logger.addHandler(_LOG_HANDLER)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 

@@ -79,6 +79,24 @@ class Imputer:
         self.fitted = True
         return self
 
+    def fit_impute(
+        self,
+        adata: ad.AnnData,
+        *,
+        target_batch: str | None = None,
+        only_zeros: bool = True,
+        key_added: str = "scgan_imputed",
+        copy: bool = False,
+    ) -> ad.AnnData | None:
+        """Train on ``adata`` and impute the same cells; every argument is checked before training."""
+        counts, codes = self._prepare(adata)
+        target_codes = self._with_target(codes, target_batch)
+        self._check_denoising(only_zeros)
+        logger.info("training %r on %d cells × %d genes", self.method, *counts.shape)
+        self.backend.fit(counts, codes, self._n_categories())
+        self.fitted = True
+        return self._write(adata, counts, target_codes, target_batch, only_zeros, key_added, copy)
+
     def impute(
         self,
         adata: ad.AnnData,
@@ -258,9 +276,7 @@ class Imputer:
 
         ``order[i]`` is the column of ``adata`` holding the ``i``-th gene of ``counts``.
         """
-        if not only_zeros and not getattr(self.backend, "denoises", True):
-            msg = f"method {self.method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
-            raise ValueError(msg)
+        self._check_denoising(only_zeros)
         mean, std = self.backend.impute(counts, codes, only_zeros=only_zeros)
         if only_zeros:
             observed = counts.toarray()
@@ -290,6 +306,11 @@ class Imputer:
             "added .layers[%r], .layers[%r], .uns[%r]", key_added, key_added + "_std", key_added
         )
         return adata if copy else None
+
+    def _check_denoising(self, only_zeros: bool) -> None:
+        if not only_zeros and not getattr(self.backend, "denoises", True):
+            msg = f"method {self.method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
+            raise ValueError(msg)
 
     def _why_no_target_batch(self) -> str:
         if not getattr(self.backend, "uses_batches", True):

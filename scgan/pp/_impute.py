@@ -118,12 +118,6 @@ def impute_dropouts(
         progress=progress,
         **settings,
     )
-    counts, codes = imputer._prepare(adata)  # checks everything before training
-    target_codes = imputer._with_target(codes, target_batch)
-    if not only_zeros and not getattr(imputer.backend, "denoises", True):
-        msg = f"method {method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
-        raise ValueError(msg)
-    logger.info("imputing %d cells × %d genes with %r", *counts.shape, method)
-    imputer.backend.fit(counts, codes, imputer._n_categories())
-    imputer.fitted = True
-    return imputer._write(adata, counts, target_codes, target_batch, only_zeros, key_added, copy)
+    return imputer.fit_impute(
+        adata, target_batch=target_batch, only_zeros=only_zeros, key_added=key_added, copy=copy
+    )

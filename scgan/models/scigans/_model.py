@@ -87,7 +87,8 @@ class ScIGANsImputer:
       ``c − 1``;
     - cells are generated with the networks in evaluation mode (batch-norm
       running statistics), not training mode;
-    - an all-zero cell is returned as zeros, not NaN.
+    - an all-zero cell is returned as zeros, not NaN, and a gene without any
+      count in the training cells stays zero (as in the other backends).
 
     Other departures: the image side is ``⌈√genes⌉`` with zero padding (the
     release fixes it at 124 and pads by re-sampling genes), so the layers'
@@ -115,6 +116,7 @@ class ScIGANsImputer:
         self.device_ = resolve_device(self.device)
         labels, self.n_classes_ = _labels(counts.shape[0], codes, n_categories)
         self.n_genes_ = counts.shape[1]
+        self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
         self.side_ = math.ceil(math.sqrt(self.n_genes_))
         images, _ = self._images(counts)
         with seeded(self.device_, self.random_state):
@@ -147,7 +149,8 @@ class ScIGANsImputer:
             logger.info("%d cells without counts stay zero", int(empty.sum()))
         scale = maxima[:, None]
         n = self.n_genes_
-        return filled[:, :n] * scale, spread[:, :n] * scale
+        kept = scale * self.expressed_
+        return filled[:, :n] * kept, spread[:, :n] * kept
 
     def params(self) -> dict:
         """The settings actually used."""
@@ -165,6 +168,7 @@ class ScIGANsImputer:
         return {
             "n_classes": self.n_classes_,
             "n_genes": self.n_genes_,
+            "expressed": self.expressed_,
             "best_epoch": self.best_epoch_,
             "history": self.history_,
             "generator": self.generator_.state_dict(),
@@ -175,6 +179,7 @@ class ScIGANsImputer:
         """Restore what :meth:`get_state` returned, on ``self.device``."""
         self.device_ = resolve_device(self.device)
         self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
+        self.expressed_ = state["expressed"]
         self.side_ = math.ceil(math.sqrt(self.n_genes_))
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
         self._build_networks()

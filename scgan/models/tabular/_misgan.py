@@ -8,6 +8,8 @@ from ..._train import check_finite, optimizer_step
 from .._blocks import gradient_penalty, mlp
 from ._base import TabularGANImputer
 
+CRITICS = ("data_critic", "mask_critic", "impute_critic")
+
 
 class _Temperature(nn.Module):
     """``sigmoid(v / λ)``: the mask generator's soft output."""
@@ -21,7 +23,11 @@ class _Temperature(nn.Module):
 
 
 class MisGANImputer(TabularGANImputer):
-    """MisGAN's imputation game with fully-connected networks sized from the data's width.
+    """MisGAN's imputation game with the reference code's fully-connected networks.
+
+    Generators map 128 noise values through 256 and 512 units to the ``d``
+    columns; critics map ``d`` columns through 512, 256 and 128 units to one
+    value; the imputer has four ``d``-wide layers (ReLU between layers).
 
     Three generator/critic pairs trained with WGAN-GP: masks ``(G_m, D_m)``,
     data ``(G_x, D_x)`` seen through the masking operator
@@ -36,9 +42,8 @@ class MisGANImputer(TabularGANImputer):
     iterations, batch_size
         Critic steps and rows per step (the reference's 1500 epochs of the
         569-row Breast data are 12 000 steps of 64 rows).
-    hidden, latent_dim
-        Hidden width of every network and noise length of ``G_x`` and ``G_m``
-        (``None``: ``max(64, 2 × columns)`` and the number of columns).
+    latent_dim
+        Noise length of ``G_x`` and ``G_m`` (reference: 128).
     alpha, beta, tau, temperature
         α = 0.2, β = 0.1, τ = 0 and the mask temperature λ = 0.66 of the paper.
     gp_weight, n_critic
@@ -58,8 +63,7 @@ class MisGANImputer(TabularGANImputer):
         *,
         iterations: int = 12_000,
         batch_size: int = 64,
-        hidden: int | None = None,
-        latent_dim: int | None = None,
+        latent_dim: int = 128,
         alpha: float = 0.2,
         beta: float = 0.1,
         tau: float = 0.0,
@@ -75,7 +79,6 @@ class MisGANImputer(TabularGANImputer):
     ):
         self.iterations = iterations
         self.batch_size = batch_size
-        self.hidden = hidden
         self.latent_dim = latent_dim
         self.alpha = alpha
         self.beta = beta
@@ -91,17 +94,14 @@ class MisGANImputer(TabularGANImputer):
         self.progress = progress
 
     def _networks(self, d: int) -> dict[str, nn.Module]:
-        h = self.hidden or max(64, 2 * d)
-        z = self.latent_dim or d
+        """The reference code's fully-connected networks for ``d`` columns."""
+        z = self.latent_dim
         nets = {
-            "data_gen": mlp([z, h, h, d], nn.Sigmoid()),
-            "mask_gen": mlp([z, h, h, d], _Temperature(self.temperature)),
-            "imputer": mlp([d, h, h, d], nn.Sigmoid()),
-            "data_critic": mlp([d, h, h, 1]),
-            "mask_critic": mlp([d, h, h, 1]),
-            "impute_critic": mlp([d, h, h, 1]),
+            "data_gen": mlp([z, 256, 512, d], nn.Sigmoid()),
+            "mask_gen": mlp([z, 256, 512, d], _Temperature(self.temperature)),
+            "imputer": mlp([d, d, d, d, d], nn.Sigmoid()),
+            **{name: mlp([d, 512, 256, 128, 1]) for name in CRITICS},
         }
-        self.latent_ = z
         return {name: net.to(self.device_) for name, net in nets.items()}
 
     def _mask(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -112,7 +112,7 @@ class MisGANImputer(TabularGANImputer):
         return x * m + self.nets_["imputer"](x * m + omega * (1 - m)) * (1 - m)
 
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.latent_, device=self.device_)
+        return torch.randn(n, self.latent_dim, device=self.device_)
 
     def _train(self, x: np.ndarray, m: np.ndarray) -> None:
         self.nets_ = nets = self._networks(x.shape[1])
@@ -160,7 +160,7 @@ class MisGANImputer(TabularGANImputer):
 
     def _generator_step(self, x, m, opt, step: int) -> None:
         nets = self.nets_
-        critics = [nets[c] for c in ("data_critic", "mask_critic", "impute_critic")]
+        critics = [nets[c] for c in CRITICS]
         for critic in critics:
             critic.requires_grad_(False)
         n = len(x)
