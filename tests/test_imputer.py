@@ -137,3 +137,13 @@ def test_load_refuses_other_files(tmp_path):
     (tmp_path / "model" / "weights.pt").write_bytes(b"")
     with pytest.raises(ValueError):
         scgan.Imputer.load(tmp_path / "model")
+
+
+def test_progress_bar_shows_epoch_m_and_k_only_when_asked(adata, capsys):
+    settings = SETTINGS["began"]
+    scgan.pp.impute_dropouts(adata, labels_key="cell_type", progress=True, **settings)
+    bar = capsys.readouterr().err
+    assert f"{settings['epochs']}/{settings['epochs']}" in bar and "M=" in bar and "k_t=" in bar
+    scgan.pp.impute_dropouts(adata, labels_key="cell_type", progress=False, **settings)
+    scgan.pp.impute_dropouts(adata, labels_key="cell_type", **settings)  # not a terminal
+    assert capsys.readouterr().err == ""

@@ -97,6 +97,10 @@ def impute_dropouts(
     batch sources and the training history). ``X`` and other layers are left
     as they are; if anything fails, ``adata`` is unchanged.
 
+    See Also
+    --------
+    scgan.Imputer : the same, trained once and kept: impute new cells, save, load.
+
     Examples
     --------
     >>> import scgan
