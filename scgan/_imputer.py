@@ -73,10 +73,7 @@ class Imputer:
 
     def fit(self, adata: ad.AnnData) -> "Imputer":
         """Train on the counts of ``adata`` (not changed)."""
-        counts, codes = self._prepare(adata)
-        logger.info("training %r on %d cells × %d genes", self.method, *counts.shape)
-        self.backend.fit(counts, codes, self._n_categories())
-        self.fitted = True
+        self._train(*self._prepare(adata))
         return self
 
     def fit_impute(
@@ -92,9 +89,7 @@ class Imputer:
         counts, codes = self._prepare(adata)
         target_codes = self._with_target(codes, target_batch)
         self._check_denoising(only_zeros)
-        logger.info("training %r on %d cells × %d genes", self.method, *counts.shape)
-        self.backend.fit(counts, codes, self._n_categories())
-        self.fitted = True
+        self._train(counts, codes)
         return self._write(adata, counts, target_codes, target_batch, only_zeros, key_added, copy)
 
     def impute(
@@ -126,8 +121,10 @@ class Imputer:
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the model to the directory ``path``: ``scgan.json`` and ``weights.pt``.
 
-        No pickled objects are written, and :meth:`load` reads the weights with
-        ``torch.load(weights_only=True)``, so loading never runs code.
+        Settings, genes and categories go to JSON; ``weights.pt`` holds only
+        tensors in plain dicts, which :meth:`load` reads with
+        ``torch.load(weights_only=True)``: it refuses any other object, so
+        loading never runs code from the file.
         """
         self._check_fitted()
         path = Path(path)
@@ -173,10 +170,10 @@ class Imputer:
         _check_anndata(adata)
         counts = get_counts(adata, self.layer)
         _check_shape(counts)
+        self.fitted = False
         self.genes_ = [str(g) for g in adata.var_names]
         self.labels_, self.batches_, self.centroids_ = None, None, None
         if not self._uses_labels():
-            self._train_codes = None
             return counts, None
         if self.labels_key is not None:
             label_codes, names = _categories(adata, self.labels_key, "labels_key")
@@ -189,8 +186,12 @@ class Imputer:
             batch_codes, batch_names = _categories(adata, self.batch_key, "batch_key")
             columns.append(batch_codes)
             self.batches_ = {"key": self.batch_key, "categories": batch_names}
-        self._train_codes = np.stack(columns, axis=1).astype(np.int64)
-        return counts, self._train_codes
+        return counts, np.stack(columns, axis=1).astype(np.int64)
+
+    def _train(self, counts, codes) -> None:
+        logger.info("training %r on %d cells × %d genes", self.method, *counts.shape)
+        self.backend.fit(counts, codes, self._n_categories())
+        self.fitted = True
 
     def _derive_labels(self, counts) -> tuple[np.ndarray, list[str]]:
         """Leiden clusters of the PCA of log-normalised counts, and their centroids."""

@@ -118,7 +118,7 @@ def test_too_few_cells_is_refused(adata):
 
 def test_views_and_backed_anndata_are_refused(adata, tmp_path):
     view = adata[:100]
-    with pytest.raises(ValueError, match="adata = adata.copy()"):
+    with pytest.raises(ValueError, match=r"adata = adata\.copy\(\)"):
         scgan.pp.impute_dropouts(view, **FAST)
     assert view.is_view and "scgan_imputed" not in view.layers
     path = tmp_path / "data.h5ad"

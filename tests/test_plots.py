@@ -62,7 +62,7 @@ def test_dropout_curve_plot(imputed):
 
 
 def test_plots_say_what_is_missing(sim_batches):
-    with pytest.raises(KeyError, match="run scgan.pp.impute_dropouts first"):
+    with pytest.raises(KeyError, match=r"run scgan\.pp\.impute_dropouts first"):
         scgan.pl.training_history(sim_batches)
     with pytest.raises(ValueError, match="mask_nonzeros"):
         scgan.pl.held_out(sim_batches)
