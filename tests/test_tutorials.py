@@ -23,5 +23,7 @@ def test_tutorial_runs(path, monkeypatch):
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": path.parent}}
     )
     client.execute()
-    errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+    errors = [
+        o for cell in notebook.cells for o in cell.get("outputs", []) if o.output_type == "error"
+    ]
     assert not errors
