@@ -40,8 +40,8 @@ class MisGANImputer(TabularGANImputer):
     Parameters
     ----------
     iterations, batch_size
-        Critic steps and rows per step (the reference's 1500 epochs of the
-        569-row Breast data are 12 000 steps of 64 rows).
+        Critic steps (one generator step every ``n_critic``) and rows per
+        step (64 as in the reference).
     latent_dim
         Noise length of ``G_x`` and ``G_m`` (reference: 128).
     alpha, beta, tau, temperature
