@@ -81,6 +81,20 @@ CASES = {
         ValueError,
         "single category",
     ),
+    "single batch": (
+        lambda a: a.obs.__setitem__("one", "x"),
+        {"batch_key": "one"},
+        ValueError,
+        "single category",
+    ),
+    "batches with missing values": (
+        lambda a: a.obs.__setitem__(
+            "gap", [None] + ["b1", "b2"] * ((a.n_obs - 1) // 2) + ["b1"] * ((a.n_obs - 1) % 2)
+        ),
+        {"batch_key": "gap"},
+        ValueError,
+        "obs\\['gap'\\] has 1 missing values",
+    ),
     "target_batch not in data": (
         None,
         {"batch_key": "batch", "target_batch": "batch_9"},
