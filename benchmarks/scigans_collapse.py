@@ -11,7 +11,6 @@ profile (mean and best over the classes). Writes ``results/scigans_collapse.md``
 """
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,6 @@ def main() -> None:
     model = ScIGANsImputer(ScIGANsConfig(), device="cpu")
     model.device_, model.n_classes_ = torch.device("cpu"), int(labels.max()) + 1
     model.n_genes_ = adata.n_vars
-    model.side_ = math.ceil(math.sqrt(model.n_genes_))
     images, _ = model._images(get_counts(adata))
     real_profiles = np.stack([images[labels == c].mean(0) for c in range(model.n_classes_)])
     rows = []

@@ -4,12 +4,10 @@ import anndata as ad
 import numpy as np
 import scanpy as sc
 
-from ._data import normalise_log
 
-
-def pca_embedding(counts, n_pcs: int = 30, random_state: int = 0) -> np.ndarray:
-    """PCA of library-normalised (1e4), ``log1p``-transformed counts."""
-    log_norm = normalise_log(counts).astype(np.float32)
+def pca_embedding(log_norm: np.ndarray, n_pcs: int = 30, random_state: int = 0) -> np.ndarray:
+    """PCA of library-normalised, ``log1p``-transformed counts (``_data.normalise_log``)."""
+    log_norm = np.asarray(log_norm, dtype=np.float32)
     n_comps = min(n_pcs, log_norm.shape[0] - 1, log_norm.shape[1] - 1)
     return sc.pp.pca(log_norm, n_comps=n_comps, random_state=random_state)
 

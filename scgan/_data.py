@@ -45,6 +45,11 @@ def obs_column(adata: ad.AnnData, key: str) -> np.ndarray:
     return values.astype(str).to_numpy()
 
 
+def expressed_genes(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
+    """Boolean mask of the genes (columns) with at least one non-zero count."""
+    return np.asarray((counts != 0).sum(axis=0)).ravel() > 0
+
+
 def library_size(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
     """Total counts per cell, as a 1-D float64 array."""
     return np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()

@@ -63,9 +63,13 @@ class Imputer:
         self.method, self.layer = method, layer
         self.labels_key, self.random_state = labels_key, random_state
         self.backend = make_backend(
-            method, config=config, device=device, random_state=random_state, **settings
+            method,
+            config=config,
+            device=device,
+            random_state=random_state,
+            progress=progress,
+            **settings,
         )
-        self.backend.progress = progress
         self.batch_key = _batch_key_for(self.backend, method, batch_key)
         self.fitted = False
 
@@ -195,12 +199,13 @@ class Imputer:
 
     def _derive_labels(self, counts) -> tuple[np.ndarray, list[str]]:
         """Leiden clusters of the PCA of log-normalised counts, and their centroids."""
+        log_values = normalise_log(counts)
         clusters = leiden(
-            pca_embedding(counts, random_state=self.random_state), random_state=self.random_state
+            pca_embedding(log_values, random_state=self.random_state),
+            random_state=self.random_state,
         )
         names, codes = np.unique(clusters, return_inverse=True)
         logger.info("no labels_key: derived %d labels by Leiden clustering", len(names))
-        log_values = normalise_log(counts)
         self.centroids_ = np.stack([log_values[codes == c].mean(0) for c in range(len(names))])
         return codes, [str(n) for n in names]
 

@@ -15,7 +15,9 @@ BACKENDS: dict[str, tuple[type, type]] = {
 """Method name → (imputer class, config class)."""
 
 
-def make_backend(method: str, *, config=None, device: str, random_state: int, **overrides):
+def make_backend(
+    method: str, *, config=None, device: str, random_state: int, progress=None, **overrides
+):
     """An unfitted imputer for ``method``, its config built from defaults, ``config`` and ``overrides``."""
     if method not in BACKENDS:
         msg = f"unknown method {method!r}; choose one of {sorted(BACKENDS)}"
@@ -31,4 +33,5 @@ def make_backend(method: str, *, config=None, device: str, random_state: int, **
         msg = f"config for method {method!r} must be a {config_class.__name__}"
         raise TypeError(msg)
     settings = {f.name: getattr(base, f.name) for f in fields(config_class)} | overrides
-    return imputer_class(config_class(**settings), device=device, random_state=random_state)
+    config = config_class(**settings)
+    return imputer_class(config, device=device, random_state=random_state, progress=progress)

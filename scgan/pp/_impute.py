@@ -1,12 +1,8 @@
 """``scgan.pp.impute_dropouts``: the AnnData side of every imputation backend."""
 
-import logging
-
 import anndata as ad
 
 from .._imputer import Imputer
-
-logger = logging.getLogger(__name__)
 
 
 def impute_dropouts(

@@ -6,7 +6,7 @@ from sklearn import metrics
 from sklearn.cluster import KMeans
 
 from .._cluster import leiden, pca_embedding
-from .._data import obs_column
+from .._data import normalise_log, obs_column
 from ._lisi import lisi
 
 
@@ -90,7 +90,8 @@ def batch_asw(embedding: np.ndarray, batches: np.ndarray, labels: np.ndarray) ->
 
 
 def _embedding(adata: ad.AnnData, layer: str | None, n_pcs: int, random_state: int) -> np.ndarray:
-    return pca_embedding(adata.X if layer is None else adata.layers[layer], n_pcs, random_state)
+    counts = adata.X if layer is None else adata.layers[layer]
+    return pca_embedding(normalise_log(counts), n_pcs, random_state)
 
 
 def _cluster(

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from ..._data import LogScaler, library_size
+from ..._data import LogScaler, expressed_genes, library_size
 from ..._device import autocast, resolve_device, seeded
 from ..._dropout import apply_dropout, calibrate_quantile, fit_dropout_curve
 from ..._neighbours import nearest_neighbours, neighbour_mean
@@ -173,7 +173,7 @@ class BEGANImputer:
             counts.shape[0], codes, n_categories, cfg.conditional
         )
         self.scaler_ = LogScaler().fit(counts)
-        self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
+        self.expressed_ = expressed_genes(counts)
         scaled = self.scaler_.transform(counts).astype(np.float32)
         self.n_genes_ = scaled.shape[1]
         data = self._prepare(scaled, codes, rng)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from ..._data import dense
+from ..._data import dense, expressed_genes
 from ..._device import resolve_device, seeded
 from ..._train import optimizer_step, progress_bar
 from ._module import Discriminator, Generator, init_weights
@@ -116,8 +116,7 @@ class ScIGANsImputer:
         self.device_ = resolve_device(self.device)
         labels, self.n_classes_ = _labels(counts.shape[0], codes, n_categories)
         self.n_genes_ = counts.shape[1]
-        self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
-        self.side_ = math.ceil(math.sqrt(self.n_genes_))
+        self.expressed_ = expressed_genes(counts)
         images, _ = self._images(counts)
         with seeded(self.device_, self.random_state):
             self._train(images, labels)
@@ -163,6 +162,11 @@ class ScIGANsImputer:
             "best_epoch": self.best_epoch_,
         }
 
+    @property
+    def side_(self) -> int:
+        """Side of the square image: ``⌈√genes⌉``."""
+        return math.ceil(math.sqrt(self.n_genes_))
+
     def get_state(self) -> dict:
         """The fitted state as plain values, arrays and weights (see ``models._state``)."""
         return {
@@ -180,7 +184,6 @@ class ScIGANsImputer:
         self.device_ = resolve_device(self.device)
         self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
         self.expressed_ = state["expressed"]
-        self.side_ = math.ceil(math.sqrt(self.n_genes_))
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
         self._build_networks()
         self.generator_.load_state_dict(state["generator"])

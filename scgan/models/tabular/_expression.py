@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._data import library_size, normalise_log, to_counts
+from ..._data import expressed_genes, library_size, normalise_log, to_counts
 
 
 def config_for(estimator: type) -> type:
@@ -44,7 +44,7 @@ class ExpressionImputer:
 
     def fit(self, counts, codes=None, n_categories=None) -> "ExpressionImputer":
         """Train on ``counts`` (cells × genes); condition codes are not used."""
-        self.expressed_ = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
+        self.expressed_ = expressed_genes(counts)
         self.estimator_ = self._estimator().fit(self._missing_as_nan(counts))
         self.history_ = self.estimator_.history_
         return self
