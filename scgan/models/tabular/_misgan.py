@@ -4,11 +4,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._train import check_finite, optimizer_step
+from ..._train import optimizer_step
 from .._blocks import gradient_penalty, mlp
 from ._base import TabularGANImputer
 
-CRITICS = ("data_critic", "mask_critic", "impute_critic")
+GAMES = ("data", "mask", "impute")
+CRITICS = tuple(f"{game}_critic" for game in GAMES)
+GENERATORS = ("data_gen", "mask_gen", "imputer")
 
 
 class _Temperature(nn.Module):
@@ -116,74 +118,75 @@ class MisGANImputer(TabularGANImputer):
 
     def _train(self, x: np.ndarray, m: np.ndarray) -> None:
         self.nets_ = nets = self._networks(x.shape[1])
-        rates = {"imputer": self.imputer_learning_rate, "impute_critic": self.imputer_learning_rate}
         opt = {
-            name: torch.optim.Adam(
-                net.parameters(), lr=rates.get(name, self.learning_rate), betas=(0.5, 0.9)
+            group: torch.optim.Adam(
+                [
+                    {"params": nets[name].parameters(), "lr": self._learning_rate(name)}
+                    for name in names
+                ],
+                betas=(0.5, 0.9),
             )
-            for name, net in nets.items()
+            for group, names in (("critics", CRITICS), ("generators", GENERATORS))
         }
         data, mask = self._tensors(x, m)
         batch = min(self.batch_size, len(x))
-        history = {"data": [], "mask": [], "impute": []}
+        history = {game: [] for game in GAMES}
         with self._progress() as bar:
             for step in range(1, self.iterations + 1):
                 bar.update()
                 rows = torch.randint(len(x), (batch,), device=self.device_)
-                losses = self._critic_step(data[rows], mask[rows], opt, step)
+                estimates = self._critic_step(data[rows], mask[rows], opt, step)
                 if step % self.n_critic == 0:
                     self._generator_step(data[rows], mask[rows], opt, step)
                 if step % 100 == 0:  # the critics' Wasserstein estimates
-                    for name, value in losses.items():
-                        history[name].append(value.item())
-        self.history_ = {name: np.asarray(values) for name, values in history.items()}
+                    for game, value in estimates.items():
+                        history[game].append(value.item())
+        self.history_ = {game: np.asarray(values) for game, values in history.items()}
+
+    def _learning_rate(self, name: str) -> float:
+        imputer = name in ("imputer", "impute_critic")
+        return self.imputer_learning_rate if imputer else self.learning_rate
 
     def _critic_step(self, x, m, opt, step: int) -> dict[str, torch.Tensor]:
+        """One update of the three critics; returns their Wasserstein estimates."""
         nets = self.nets_
         with torch.no_grad():
             fake_data = nets["data_gen"](self._noise(len(x)))
             fake_mask = nets["mask_gen"](self._noise(len(x)))
             imputed = self._impute_rows(x, m)
         pairs = {
-            "data": ("data_critic", self._mask(x, m), self._mask(fake_data, fake_mask)),
-            "mask": ("mask_critic", m, fake_mask),
-            "impute": ("impute_critic", fake_data, imputed),
+            "data": (self._mask(x, m), self._mask(fake_data, fake_mask)),
+            "mask": (m, fake_mask),
+            "impute": (fake_data, imputed),
         }
-        losses = {}
-        for name, (critic_name, real, fake) in pairs.items():
-            critic = nets[critic_name]
+        loss, estimates = 0.0, {}
+        for game, (real, fake) in pairs.items():
+            critic = nets[f"{game}_critic"]
             wasserstein = critic(fake).mean() - critic(real).mean()
-            loss = wasserstein + self.gp_weight * gradient_penalty(critic, real, fake)
-            optimizer_step(opt[critic_name], loss, what=f"MisGAN {name} critic", step=step)
-            losses[name] = -wasserstein.detach()
-        return losses
+            loss = loss + wasserstein + self.gp_weight * gradient_penalty(critic, real, fake)
+            estimates[game] = -wasserstein.detach()
+        optimizer_step(opt["critics"], loss, what="MisGAN critic", step=step)
+        return estimates
 
     def _generator_step(self, x, m, opt, step: int) -> None:
+        """One update of the three generators against frozen critics (eq. 10)."""
         nets = self.nets_
-        critics = [nets[c] for c in CRITICS]
+        critics = [nets[name] for name in CRITICS]
         for critic in critics:
             critic.requires_grad_(False)
-        n = len(x)
-        fake_data = nets["data_gen"](self._noise(n))
-        fake_mask = nets["mask_gen"](self._noise(n))
-        data_term = -nets["data_critic"](self._mask(fake_data, fake_mask)).mean()
-        mask_term = -nets["mask_critic"](fake_mask).mean()
-        # L_i's first expectation E[D_i(G_x(z))] is the part that depends on G_x
-        impute_term_gx = nets["impute_critic"](fake_data).mean()
-        impute_term_gi = -nets["impute_critic"](self._impute_rows(x, m)).mean()
-        # G_m: L_m + α L_x; G_x: L_x + β L_i; G_i: L_i (the losses' generator parts)
-        grads = {
-            "mask_gen": mask_term + self.alpha * data_term,
-            "data_gen": data_term + self.beta * impute_term_gx,
-            "imputer": impute_term_gi,
-        }
-        for name, loss in grads.items():  # each network gets the gradient of its own loss
-            check_finite(loss, what=f"MisGAN {name}", step=step)
-            params = list(nets[name].parameters())
-            grads_of = torch.autograd.grad(loss, params, retain_graph=True)
-            for p, g in zip(params, grads_of, strict=True):
-                p.grad = g
-            opt[name].step()
+        fake_data = nets["data_gen"](self._noise(len(x)))
+        fake_mask = nets["mask_gen"](self._noise(len(x)))
+        data_critic, impute_critic = nets["data_critic"], nets["impute_critic"]
+        # the generator parts of G_i: L_i, G_x: L_x + β L_i and G_m: L_m + α L_x;
+        # detaching keeps each term on the network whose objective it belongs to
+        loss = (
+            -impute_critic(self._impute_rows(x, m)).mean()
+            - data_critic(self._mask(fake_data, fake_mask.detach())).mean()
+            + self.beta * impute_critic(fake_data).mean()
+            - nets["mask_critic"](fake_mask).mean()
+            - self.alpha * data_critic(self._mask(fake_data.detach(), fake_mask)).mean()
+        )
+        optimizer_step(opt["generators"], loss, what="MisGAN generator", step=step)
         for critic in critics:
             critic.requires_grad_(True)
 
