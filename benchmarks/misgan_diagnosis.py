@@ -14,6 +14,7 @@ Prints one line per score and writes ``results/misgan_diagnosis_<data>.md``.
 
     python benchmarks/misgan_diagnosis.py --dataset letter [--seed 0] [--iterations 24000]
                                           [--checkpoint 12000] [--imputer-iterations 12000]
+                                          [--imputer-hidden 500]
 """
 
 import argparse
@@ -23,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from tabular import load, rmse
+from torch import nn
 
 from scgan.models import MisGANImputer
-from scgan.models._blocks import gradient_penalty
+from scgan.models._blocks import gradient_penalty, mlp
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -49,9 +51,18 @@ class Checkpointed(MisGANImputer):
         return estimates
 
 
-def train_imputer_alone(model: MisGANImputer, x: np.ndarray, target, iterations: int) -> None:
-    """Eq. 9 only: a fresh imputer and critic against complete rows from ``target(n)``."""
-    fresh = model._networks(x.shape[1])
+def train_imputer_alone(
+    model: MisGANImputer, x: np.ndarray, target, iterations: int, hidden: int | None
+) -> None:
+    """Eq. 9 only: a fresh imputer and critic against complete rows from ``target(n)``.
+
+    ``hidden``: the imputer gets two hidden layers of this width (the paper's
+    MNIST imputer: 500) instead of MisGAN's own.
+    """
+    d = x.shape[1]
+    fresh = model._networks(d)
+    if hidden is not None:
+        fresh["imputer"] = mlp([d, hidden, hidden, d], nn.Sigmoid())
     nets = model.nets_
     nets["imputer"], nets["impute_critic"] = fresh["imputer"], fresh["impute_critic"]
     adam = {
@@ -87,6 +98,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=24_000)
     parser.add_argument("--checkpoint", type=int, default=12_000)
     parser.add_argument("--imputer-iterations", type=int, default=12_000)
+    parser.add_argument(
+        "--imputer-hidden", type=int, help="stand-alone imputer: two hidden layers of this width"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     truth = load(args.dataset)
@@ -113,13 +127,15 @@ def main() -> None:
         "the data generator G_x": lambda n: model.nets_["data_gen"](model._noise(n)),
         "true complete rows": lambda n: complete[torch.randint(len(complete), (n,))],
     }
+    imputer = "imputer" if args.imputer_hidden is None else f"imputer {args.imputer_hidden}-wide"
     for name, target in targets.items():
         torch.manual_seed(args.seed + 1)
-        train_imputer_alone(model, x, target, args.imputer_iterations)
+        train_imputer_alone(model, x, target, args.imputer_iterations, args.imputer_hidden)
         log(
-            f"imputer alone, {args.imputer_iterations} steps, against {name}",
+            f"{imputer} alone, {args.imputer_iterations} steps, against {name}",
             *scores(model, x, truth, missing),
         )
+        model.nets_ = model._networks(x.shape[1])  # back to the jointly trained model
         for net_name, net in model.nets_.items():
             net.load_state_dict(trained[net_name])
     header = [
@@ -131,7 +147,10 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"misgan_diagnosis_{args.dataset}.md").write_text("\n".join(header + lines) + "\n")
+    stem = f"misgan_diagnosis_{args.dataset}" + (
+        f"_w{args.imputer_hidden}" if args.imputer_hidden else ""
+    )
+    (RESULTS / f"{stem}.md").write_text("\n".join(header + lines) + "\n")
 
 
 if __name__ == "__main__":
