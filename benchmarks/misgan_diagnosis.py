@@ -26,6 +26,7 @@ import torch
 from tabular import load, rmse
 from torch import nn
 
+from scgan._train import optimizer_step
 from scgan.models import MisGANImputer
 from scgan.models._blocks import gradient_penalty, mlp
 
@@ -79,15 +80,11 @@ def train_imputer_alone(
             real, fake = target(len(rows)), model._impute_rows(data[rows], mask[rows])
         loss = critic(fake).mean() - critic(real).mean()
         loss = loss + model.gp_weight * gradient_penalty(critic, real, fake)
-        adam["impute_critic"].zero_grad()
-        loss.backward()
-        adam["impute_critic"].step()
+        optimizer_step(adam["impute_critic"], loss, what="imputer critic", step=step)
         if step % model.n_critic == 0:
             critic.requires_grad_(False)
             loss = -critic(model._impute_rows(data[rows], mask[rows])).mean()
-            adam["imputer"].zero_grad()
-            loss.backward()
-            adam["imputer"].step()
+            optimizer_step(adam["imputer"], loss, what="imputer", step=step)
             critic.requires_grad_(True)
 
 
