@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tabular import load, rmse
+from tabular import load, rmse, scaled
 from torch import nn
 
 from scgan._train import optimizer_step
@@ -116,10 +116,7 @@ def main() -> None:
     model.checkpoint, model.log, model.data = args.checkpoint, log, (x, truth, missing)
     model.fit(x)
     trained = {name: net.state_dict() for name, net in model.nets_.items()}
-    span = np.ptp(truth, axis=0)
-    complete = torch.as_tensor(
-        (truth - truth.min(0)) / np.where(span > 0, span, 1.0), dtype=torch.float32
-    )
+    complete = torch.as_tensor(scaled(truth, truth), dtype=torch.float32)
     targets = {
         "the data generator G_x": lambda n: model.nets_["data_gen"](model._noise(n)),
         "true complete rows": lambda n: complete[torch.randint(len(complete), (n,))],
