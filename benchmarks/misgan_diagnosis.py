@@ -10,7 +10,9 @@ missing entries of min–max scaled columns):
    MisGAN does, or (b) the true complete rows, which MisGAN never sees: how
    good the imputer gets if G_x were perfect.
 
-Prints one line per score and writes ``results/misgan_diagnosis_<data>.md``.
+Prints one line per score and writes ``results/misgan_diagnosis_<data>.md``
+(with ``_seed<N>`` and ``_<steps>steps`` added when those differ from the
+defaults). ``--imputer-iterations 0`` skips step 2.
 
     python benchmarks/misgan_diagnosis.py --dataset letter [--seed 0] [--iterations 24000]
                                           [--checkpoint 12000] [--imputer-iterations 12000]
@@ -88,6 +90,28 @@ def train_imputer_alone(
             critic.requires_grad_(True)
 
 
+def imputer_alone_stages(model: Checkpointed, args: argparse.Namespace, log) -> None:
+    """Step 2 from the jointly trained ``model``: G_x, then the true rows, as targets."""
+    x, truth, missing = model.data
+    trained = {name: net.state_dict() for name, net in model.nets_.items()}
+    complete = torch.as_tensor(scaled(truth, truth), dtype=torch.float32)
+    targets = {
+        "the data generator G_x": lambda n: model.nets_["data_gen"](model._noise(n)),
+        "true complete rows": lambda n: complete[torch.randint(len(complete), (n,))],
+    }
+    imputer = "imputer" if args.imputer_hidden is None else f"imputer {args.imputer_hidden}-wide"
+    for name, target in targets.items():
+        torch.manual_seed(args.seed + 1)
+        train_imputer_alone(model, x, target, args.imputer_iterations, args.imputer_hidden)
+        log(
+            f"{imputer} alone, {args.imputer_iterations} steps, against {name}",
+            *scores(model, x, truth, missing),
+        )
+        model.nets_ = model._networks(x.shape[1])  # back to the jointly trained model
+        for net_name, net in model.nets_.items():
+            net.load_state_dict(trained[net_name])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="letter", choices=["breast", "spam", "letter"])
@@ -115,23 +139,8 @@ def main() -> None:
     model = Checkpointed(iterations=args.iterations, random_state=args.seed, device="cpu")
     model.checkpoint, model.log, model.data = args.checkpoint, log, (x, truth, missing)
     model.fit(x)
-    trained = {name: net.state_dict() for name, net in model.nets_.items()}
-    complete = torch.as_tensor(scaled(truth, truth), dtype=torch.float32)
-    targets = {
-        "the data generator G_x": lambda n: model.nets_["data_gen"](model._noise(n)),
-        "true complete rows": lambda n: complete[torch.randint(len(complete), (n,))],
-    }
-    imputer = "imputer" if args.imputer_hidden is None else f"imputer {args.imputer_hidden}-wide"
-    for name, target in targets.items():
-        torch.manual_seed(args.seed + 1)
-        train_imputer_alone(model, x, target, args.imputer_iterations, args.imputer_hidden)
-        log(
-            f"{imputer} alone, {args.imputer_iterations} steps, against {name}",
-            *scores(model, x, truth, missing),
-        )
-        model.nets_ = model._networks(x.shape[1])  # back to the jointly trained model
-        for net_name, net in model.nets_.items():
-            net.load_state_dict(trained[net_name])
+    if args.imputer_iterations:
+        imputer_alone_stages(model, args, log)
     header = [
         f"# MisGAN diagnosis: {args.dataset}, seed {args.seed} (20 % MCAR, RMSE on missing entries)",
         "",
@@ -141,8 +150,11 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     RESULTS.mkdir(exist_ok=True)
-    stem = f"misgan_diagnosis_{args.dataset}" + (
-        f"_w{args.imputer_hidden}" if args.imputer_hidden else ""
+    stem = "_".join(
+        [f"misgan_diagnosis_{args.dataset}"]
+        + [f"seed{args.seed}"] * (args.seed != 0)
+        + [f"{args.iterations}steps"] * (args.iterations != 24_000)
+        + [f"w{args.imputer_hidden}"] * bool(args.imputer_hidden)
     )
     (RESULTS / f"{stem}.md").write_text("\n".join(header + lines) + "\n")
 
