@@ -92,7 +92,7 @@ def train_imputer_alone(
 
 def imputer_alone_stages(model: Checkpointed, args: argparse.Namespace, log) -> None:
     """Step 2 from the jointly trained ``model``: G_x, then the true rows, as targets."""
-    x, truth, missing = model.data
+    x, truth = model.data[:2]
     trained = {name: net.state_dict() for name, net in model.nets_.items()}
     complete = torch.as_tensor(scaled(truth, truth), dtype=torch.float32)
     targets = {
@@ -105,11 +105,23 @@ def imputer_alone_stages(model: Checkpointed, args: argparse.Namespace, log) -> 
         train_imputer_alone(model, x, target, args.imputer_iterations, args.imputer_hidden)
         log(
             f"{imputer} alone, {args.imputer_iterations} steps, against {name}",
-            *scores(model, x, truth, missing),
+            *scores(model, *model.data),
         )
         model.nets_ = model._networks(x.shape[1])  # back to the jointly trained model
         for net_name, net in model.nets_.items():
             net.load_state_dict(trained[net_name])
+
+
+def results_stem(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """``misgan_diagnosis_<data>``, plus the seed and length where not the defaults."""
+    parts = [f"misgan_diagnosis_{args.dataset}"]
+    if args.seed != parser.get_default("seed"):
+        parts.append(f"seed{args.seed}")
+    if args.iterations != parser.get_default("iterations"):
+        parts.append(f"{args.iterations}steps")
+    if args.imputer_hidden:
+        parts.append(f"w{args.imputer_hidden}")
+    return "_".join(parts)
 
 
 def main() -> None:
@@ -150,13 +162,7 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     RESULTS.mkdir(exist_ok=True)
-    stem = "_".join(
-        [f"misgan_diagnosis_{args.dataset}"]
-        + [f"seed{args.seed}"] * (args.seed != 0)
-        + [f"{args.iterations}steps"] * (args.iterations != 24_000)
-        + [f"w{args.imputer_hidden}"] * bool(args.imputer_hidden)
-    )
-    (RESULTS / f"{stem}.md").write_text("\n".join(header + lines) + "\n")
+    (RESULTS / f"{results_stem(args, parser)}.md").write_text("\n".join(header + lines) + "\n")
 
 
 if __name__ == "__main__":
