@@ -1,4 +1,4 @@
-"""GAIN paper protocol: tabular imputation RMSE for mean, iterative linear and random-forest imputers, GAIN and MisGAN.
+"""GAIN paper protocol: RMSE of mean, iterative linear and forest, GAIN and MisGAN imputation.
 
 For each data set (Breast, Spam, Letter) and seed: 20 % of entries missing
 completely at random; columns min–max scaled with the complete data's
