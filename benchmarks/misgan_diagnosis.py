@@ -177,10 +177,11 @@ def main() -> None:
         lines.append(line)
 
     mean = np.where(missing, np.nanmean(x, axis=0), truth)
-    log("mean imputation", rmse(mean, truth, missing), rmse(mean, truth, missing))
     linear = iterative_linear(args.seed).fit_transform(x)
-    score = rmse(linear, truth, missing)
-    log("linear iterative imputer", score, score, correlation(linear, truth, missing))
+    for what, imputed in (("mean imputation", mean), ("linear iterative imputer", linear)):
+        score = rmse(imputed, truth, missing)  # one imputation: the same in both columns
+        corr = None if imputed is mean else correlation(imputed, truth, missing)
+        log(what, score, score, corr)
     model = Checkpointed(iterations=args.iterations, random_state=args.seed, device="cpu")
     model.checkpoint, model.log, model.data = args.checkpoint, log, (x, truth, missing)
     model.fit(x)
