@@ -11,15 +11,18 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import anndata as ad
 
 from ._files import staged
+from ._keys import IMPUTED
 
 SCIGANS_SUFFIXES = (".txt", ".tsv", ".tab")
 METHODS = ("began", "scigans", "gain", "misgan")
+DEFAULT_BENCHMARK = ("none", "celltype_mean", "knn_smoothing", "alra", "began")
 
 
 class UsageError(Exception):
@@ -28,16 +31,10 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.quiet)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    args = _parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():  # restores the usual display afterwards
-            warnings.showwarning = _show_warning
+        with _command_settings(args.quiet, args.threads), warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # catch_warnings restores the usual display
             args.run(args)
     except KeyboardInterrupt:
         print("scgan: interrupted; no output was written", file=sys.stderr)
@@ -61,15 +58,15 @@ def _impute(args: argparse.Namespace) -> None:
 
     source, target = Path(args.input), Path(args.output)
     _check_paths(source, target, args.force)
-    if args.save_model and Path(args.save_model).exists() and not args.force:
-        msg = f"{args.save_model} exists; pass --force to replace it"
-        raise UsageError(msg)
+    if args.save_model:
+        _check_model_folder(Path(args.save_model), args.force)
     adata = _read(source, args.labels)
     if args.model:
+        _check_model_options(args)
         imputer = scgan.Imputer.load(args.model, device=args.device)
     else:
         imputer = scgan.Imputer(
-            args.method,
+            args.method or "began",
             layer=args.layer,
             labels_key=args.labels_key or ("label" if args.labels else None),
             batch_key=args.batch_key,
@@ -84,6 +81,21 @@ def _impute(args: argparse.Namespace) -> None:
         imputer.save(args.save_model, overwrite=args.force)
     _write_atomically(target, lambda path: _write(adata, path))
     logging.getLogger("scgan").info("wrote %s", target)
+
+
+def _check_model_options(args: argparse.Namespace) -> None:
+    """A saved model keeps the settings it was trained with: refuse options that would be ignored."""
+    options = {
+        "--method": args.method,
+        "--layer": args.layer,
+        "--labels-key": args.labels_key,
+        "--batch-key": args.batch_key,
+        "--set": args.set,
+    }
+    given = [flag for flag, value in options.items() if value]
+    if given:
+        msg = f"--model uses the saved model's settings; drop {', '.join(given)}"
+        raise UsageError(msg)
 
 
 def _read(path: Path, labels: str | None) -> ad.AnnData:
@@ -108,7 +120,7 @@ def _write(adata: ad.AnnData, path: Path) -> None:
     if path.suffix == ".h5ad":
         adata.write_h5ad(path)
     else:
-        adata.to_df("scgan_imputed").T.to_csv(path, sep="\t")
+        adata.to_df(IMPUTED).T.to_csv(path, sep="\t")
 
 
 # --- benchmark ------------------------------------------------------------------------------------
@@ -126,9 +138,12 @@ def _benchmark(args: argparse.Namespace) -> None:
         _check_paths(None, target, args.force)
     if args.figure:
         _check_paths(None, Path(args.figure), args.force)
+    methods = args.methods or [
+        m for m in DEFAULT_BENCHMARK if m != "celltype_mean" or args.labels_key
+    ]
     df = scgan.tl.benchmark(
         adata,
-        args.methods,
+        methods,
         dataset=Path(args.input).stem if args.input else "pbmc68k",
         labels_key=args.labels_key,
         batch_key=args.batch_key,
@@ -156,6 +171,16 @@ def _check_paths(source: Path | None, target: Path, force: bool) -> None:
     if not target.parent.is_dir():
         msg = f"the folder {target.parent} does not exist"
         raise UsageError(msg)
+
+
+def _check_model_folder(path: Path, force: bool) -> None:
+    """Before training: ``--save-model`` may replace only a saved model, and only with ``--force``."""
+    from scgan.models._state import check_replaceable
+
+    if path.exists() and not force:
+        msg = f"{path} exists; pass --force to replace it"
+        raise UsageError(msg)
+    check_replaceable(path, overwrite=True)
 
 
 def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -194,9 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     impute.add_argument("input", help="raw counts: .h5ad, or scIGANs' genes × cells .txt/.tsv")
     impute.add_argument("-o", "--output", required=True, help="output file (.h5ad or .txt/.tsv)")
-    impute.add_argument(
-        "--method", choices=METHODS, default="began", help="backend (default began)"
-    )
+    impute.add_argument("--method", choices=METHODS, help="backend (default began)")
     impute.add_argument("--layer", help="read counts from this layer instead of X")
     impute.add_argument(
         "--labels-key", help="obs column with cell types (default: Leiden clusters)"
@@ -239,8 +262,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--methods",
         nargs="+",
-        default=["none", "celltype_mean", "knn_smoothing", "alra", "began"],
-        help="baselines and scgan methods (default: none celltype_mean knn_smoothing alra began)",
+        help="baselines and scgan methods (default: none celltype_mean knn_smoothing alra "
+        "began; celltype_mean only with cell types)",
     )
     bench.add_argument("--labels-key", help="obs column with cell types (pbmc68k: bulk_labels)")
     bench.add_argument("--batch-key", help="obs column with batches")
@@ -278,12 +301,29 @@ _LOG_HANDLER = _StderrHandler()
 _LOG_HANDLER.setFormatter(logging.Formatter("%(message)s"))
 
 
-def _configure_logging(quiet: bool) -> None:
-    """scanpy-style log lines on stderr (none with ``--quiet``)."""
+@contextmanager
+def _command_settings(quiet: bool, threads: int | None) -> Iterator[None]:
+    """scanpy-style log lines on stderr (none with ``--quiet``) and torch's thread count.
+
+    Both are restored afterwards, so calling :func:`main` in-process leaves no trace.
+    """
     logger = logging.getLogger("scgan")
+    level, handlers = logger.level, list(logger.handlers)
     if _LOG_HANDLER not in logger.handlers:
         logger.addHandler(_LOG_HANDLER)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if threads:
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        if threads:
+            torch.set_num_threads(before)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import anndata as ad
 import numpy as np
 import scanpy as sc
+import torch
 
 
 def pca_embedding(log_norm: np.ndarray, n_pcs: int = 30, random_state: int = 0) -> np.ndarray:
@@ -15,9 +16,16 @@ def pca_embedding(log_norm: np.ndarray, n_pcs: int = 30, random_state: int = 0) 
 def leiden(
     embedding: np.ndarray, *, resolution: float = 1.0, n_neighbors: int = 15, random_state: int = 0
 ) -> np.ndarray:
-    """Leiden clusters (scanpy, igraph flavour) of a kNN graph on ``embedding``, as strings."""
+    """Leiden clusters (scanpy, igraph flavour) of a kNN graph on ``embedding``, as strings.
+
+    Leaves torch's thread count as it was (building the graph can change it).
+    """
     graph = ad.AnnData(obsm={"X_pca": embedding}, shape=(embedding.shape[0], 0))
-    sc.pp.neighbors(graph, n_neighbors=n_neighbors, use_rep="X_pca", random_state=random_state)
+    threads = torch.get_num_threads()
+    try:
+        sc.pp.neighbors(graph, n_neighbors=n_neighbors, use_rep="X_pca", random_state=random_state)
+    finally:
+        torch.set_num_threads(threads)
     sc.tl.leiden(
         graph,
         resolution=resolution,

@@ -1,6 +1,7 @@
 """``scgan.Imputer``: train once on an AnnData, impute it or new cells, save and load."""
 
 import logging
+import sys
 import warnings
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -13,8 +14,9 @@ from . import __version__
 from ._cluster import leiden, pca_embedding
 from ._data import get_counts, normalise_log, obs_column
 from ._files import staged
+from ._keys import IMPUTED
 from .models import BACKENDS, make_backend
-from .models._state import load_state, save_state
+from .models._state import check_replaceable, load_state, save_state
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ class Imputer:
         *,
         target_batch: str | None = None,
         only_zeros: bool = True,
-        key_added: str = "scgan_imputed",
+        key_added: str = IMPUTED,
         copy: bool = False,
     ) -> ad.AnnData | None:
         """Train on ``adata`` and impute the same cells; every argument is checked before training."""
@@ -102,7 +104,7 @@ class Imputer:
         *,
         target_batch: str | None = None,
         only_zeros: bool = True,
-        key_added: str = "scgan_imputed",
+        key_added: str = IMPUTED,
         copy: bool = False,
     ) -> ad.AnnData | None:
         """Impute the cells of ``adata`` with the trained model.
@@ -111,12 +113,16 @@ class Imputer:
         if the model uses them, ``labels_key`` and ``batch_key`` columns with
         categories seen in training (the batch column is not needed with
         ``target_batch``). With labels derived by clustering, each new cell
-        takes the label of the nearest cluster centroid. Outputs as in
+        takes the label of the nearest cluster centroid. For ``"began"`` the
+        neighbourhood input and the expected count of a zero come from the new
+        cells' nearest neighbours among themselves, so impute a batch of cells
+        (at least 10), not one at a time. Outputs as in
         :func:`scgan.pp.impute_dropouts`.
         """
         self._check_fitted()
         _check_anndata(adata)
         counts, order = self._counts_in_training_order(adata)
+        _check_size(counts)
         codes = self._codes_for(adata, counts, target_batch)
         return self._write(
             adata, counts, codes, target_batch, only_zeros, key_added, copy, order=order
@@ -132,9 +138,7 @@ class Imputer:
         """
         self._check_fitted()
         path = Path(path)
-        if path.exists() and not overwrite:
-            msg = f"{path} exists; pass overwrite=True to replace it"
-            raise FileExistsError(msg)
+        check_replaceable(path, overwrite=overwrite)
         path.parent.mkdir(parents=True, exist_ok=True)
         with staged(path, directory=True) as staging:
             save_state(staging, self._state())
@@ -371,34 +375,52 @@ def _check_anndata(adata: ad.AnnData) -> None:
             "adata is a view of another AnnData; make it a real object first: adata = adata.copy()"
         )
         raise ValueError(msg)
+    if not adata.var_names.is_unique:
+        repeated = adata.var_names[adata.var_names.duplicated()].unique().tolist()
+        msg = (
+            f"gene names repeat (e.g. {repeated[:5]}), so genes cannot be matched by name; "
+            "make them unique first: adata.var_names_make_unique()"
+        )
+        raise ValueError(msg)
+
+
+def _check_size(counts: sparse.csr_matrix) -> None:
+    """Refuse too few cells, no genes and no counts at all."""
+    n_cells, n_genes = counts.shape
+    if n_cells < MIN_CELLS:
+        msg = f"only {n_cells} cell(s): imputation needs at least {MIN_CELLS} cells"
+        raise ValueError(msg)
+    if n_genes == 0 or counts.nnz == 0:
+        msg = f"the counts ({n_cells} × {n_genes}) hold no non-zero value; nothing can be imputed"
+        raise ValueError(msg)
 
 
 def _check_shape(counts: sparse.csr_matrix) -> None:
-    """Refuse too few cells; warn that all-zero cells and genes stay zero."""
-    n_cells, _ = counts.shape
-    if n_cells < MIN_CELLS:
-        msg = f"only {n_cells} cells: imputation needs at least {MIN_CELLS} cells"
-        raise ValueError(msg)
-    for axis, what, fix in ((1, "cells", "filter_cells"), (0, "genes", "filter_genes")):
+    """:func:`_check_size`, and warn that all-zero cells and genes stay zero."""
+    _check_size(counts)
+    for axis, what, fix in ((1, "cell", "filter_cells"), (0, "gene", "filter_genes")):
         empty = int((counts.getnnz(axis=axis) == 0).sum())
         if empty:
-            warnings.warn(
-                f"{empty} {what} have no counts and stay zero; to drop them use "
-                f"sc.pp.{fix}(adata, min_counts=1)",
-                UserWarning,
-                stacklevel=4,
+            _warn(
+                f"{empty} {what}(s) have no counts and stay zero; to drop them use "
+                f"sc.pp.{fix}(adata, min_counts=1)"
             )
+
+
+def _warn(message: str) -> None:
+    """A ``UserWarning`` pointing at the user's line: the first caller outside scgan."""
+    package = Path(__file__).parent
+    frame, level = sys._getframe(0), 1
+    while frame is not None and Path(frame.f_code.co_filename).is_relative_to(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def _batch_key_for(backend, method: str, batch_key: str | None) -> str | None:
     """``batch_key``, or ``None`` (with a warning) for a backend that does not use batches."""
     if getattr(backend, "uses_batches", True) or batch_key is None:
         return batch_key
-    warnings.warn(
-        f"method {method!r} does not use batches; batch_key={batch_key!r} is ignored",
-        UserWarning,
-        stacklevel=4,
-    )
+    _warn(f"method {method!r} does not use batches; batch_key={batch_key!r} is ignored")
     return None
 
 

@@ -1,5 +1,8 @@
 """Names of the keys scgan reads and writes in an AnnData."""
 
+IMPUTED = "scgan_imputed"
+"""Default name of the imputed layer (and ``_std`` layer, ``uns`` entry) scgan writes."""
+
 MASK_KEY = "scgan_mask"
 """`.uns` key where :func:`scgan.tl.mask_nonzeros` records the hidden entries."""
 

@@ -108,9 +108,22 @@ CASES = {
         "needs batch_key",
     ),
     "missing layer": (None, {"layer": "raw"}, KeyError, "available layers"),
+    "repeated gene names": (
+        lambda a: setattr(a, "var_names", [a.var_names[0], *a.var_names[:-1]]),
+        {},
+        ValueError,
+        r"gene names repeat \(e.g. \['gene_0'\]\).*var_names_make_unique",
+    ),
+    "no counts at all": (
+        lambda a: setattr(a, "X", sparse.csr_matrix(a.shape)),
+        {},
+        ValueError,
+        "hold no non-zero value",
+    ),
 }
 
 
+@pytest.mark.filterwarnings("ignore:Variable names are not unique")  # anndata's, for one case
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_is_refused_and_adata_unchanged(adata, case):
     change, kwargs, error, match = CASES[case]
@@ -125,7 +138,7 @@ def test_bad_input_is_refused_and_adata_unchanged(adata, case):
 def test_too_few_cells_is_refused(adata):
     small = adata[:8].copy()
     snapshot = small.copy()
-    with pytest.raises(ValueError, match="only 8 cells: imputation needs at least 10"):
+    with pytest.raises(ValueError, match=r"only 8 cell\(s\): imputation needs at least 10"):
         scgan.pp.impute_dropouts(small, **FAST)
     assert_unchanged(small, snapshot)
 
@@ -149,10 +162,11 @@ def test_empty_cells_and_genes_give_zeros_not_nan(adata, method):
     dense[0, :] = 0
     dense[:, 0] = 0
     adata.X = sparse.csr_matrix(dense)
-    with pytest.warns(UserWarning, match="have no counts and stay zero"):
+    with pytest.warns(UserWarning, match="have no counts and stay zero") as warned:
         scgan.pp.impute_dropouts(
             adata, method=method, labels_key="cell_type", **METHOD_SETTINGS[method]
         )
+    assert {w.filename for w in warned} == {__file__}  # the warnings point at the user's line
     imputed = adata.layers["scgan_imputed"]
     assert np.isfinite(imputed).all() and np.isfinite(adata.layers["scgan_imputed_std"]).all()
     assert (imputed[0] == 0).all() and (imputed[:, 0] == 0).all()
@@ -169,3 +183,11 @@ def test_divergence_stops_with_the_step_and_a_suggestion(adata, monkeypatch):
     with pytest.raises(DivergenceError, match="at step 0; lower the learning rates"):
         scgan.pp.impute_dropouts(adata, labels_key="cell_type", **FAST)
     assert_unchanged(adata, snapshot)
+
+
+def test_imputing_too_few_new_cells_is_refused(adata):
+    imputer = scgan.Imputer(labels_key="cell_type", **FAST).fit(adata)
+    one = adata[:1].copy()
+    with pytest.raises(ValueError, match=r"only 1 cell\(s\)"):
+        imputer.impute(one)
+    assert "scgan_imputed" not in one.layers

@@ -125,6 +125,7 @@ def test_tiny_run_lowers_heldout_error():
         ({"mask_rate": 1.0}, "mask_rate"),
         ({"reconstruction": "l3"}, "reconstruction"),
         ({"expected_neighbors": -1}, "expected_neighbors"),
+        ({"validation_cells": 0}, "validation_cells"),
     ],
 )
 def test_config_rejects_bad_settings(setting, match):
@@ -153,6 +154,11 @@ def test_fit_leaves_the_global_rng_alone(sim_batches):
     torch.manual_seed(123)
     _fit(sim_batches)
     np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_an_empty_hold_out_is_refused(sim_batches):
+    with pytest.raises(ValueError, match="no observed counts were held out"):
+        _fit(sim_batches, validation_cells=1, validation_fraction=1e-9)
 
 
 def test_divergence_names_the_step():

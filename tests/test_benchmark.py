@@ -2,6 +2,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pytest
 
 import scgan
 
@@ -58,3 +59,28 @@ def test_measure_sees_allocations():
         block.sum()
     assert cost.peak_memory_mb > 100
     assert cost.seconds > 0
+
+
+def test_benchmark_imputes_the_layer_the_mask_was_made_on(sim_batches):
+    adata = sim_batches.copy()
+    adata.layers["counts"] = adata.X.copy()
+    masked = scgan.tl.mask_nonzeros(adata, layer="counts", random_state=0)
+    seen = []
+
+    def spy(counts, *, labels, batches, random_state):
+        seen.append(counts.toarray())
+        return counts.toarray()
+
+    scgan.tl.benchmark(masked, {"spy": spy})
+    np.testing.assert_array_equal(seen[0], masked.layers["counts"].toarray())
+    with pytest.raises(ValueError, match="made on 'counts', not layer='other'"):
+        scgan.tl.benchmark(masked, {"spy": spy}, layer="other")
+
+
+def test_a_method_named_like_a_layer_does_not_replace_it(sim_batches):
+    def observed(counts, *, labels, batches, random_state):
+        return counts.toarray()
+
+    df = scgan.tl.benchmark(sim_batches, {"true_counts": observed}, mask_fraction=None)
+    score = df.loc[df.metric == "all_pearson_log1p", "value"].iloc[0]
+    assert score < 0.99  # scored against the simulator's truth, not against itself

@@ -137,6 +137,36 @@ def test_benchmark_command_writes_scores(tmp_path, sim_batches, capsys):
     assert "celltype_mean" in capsys.readouterr().out
 
 
+def test_main_restores_threads_and_logging(files):
+    import logging
+
+    import torch
+
+    logger = logging.getLogger("scgan")
+    before = (torch.get_num_threads(), logger.level, list(logger.handlers))
+    torch.set_num_threads(2)
+    try:
+        args = ["impute", str(files / "in.h5ad"), "-o", str(files / "out.h5ad")]
+        assert main([*args, "--labels-key", "cell_type", *FAST]) == 0  # FAST has --threads 1
+        assert (torch.get_num_threads(), logger.level, logger.handlers) == (2, *before[1:])
+    finally:
+        torch.set_num_threads(before[0])
+
+
+def test_saved_model_options_and_other_folders_are_refused(files, capsys):
+    source, out = str(files / "in.h5ad"), str(files / "out.h5ad")
+    (files / "model").mkdir()
+    assert main(["impute", source, "-o", out, "--model", str(files / "model"), *FAST]) == 1
+    assert "--model uses the saved model's settings; drop --set" in capsys.readouterr().err
+    (files / "results").mkdir()
+    (files / "results" / "notes.txt").write_text("keep me")
+    args = ["impute", source, "-o", out, "--save-model", str(files / "results"), "--force"]
+    assert main(args) == 1
+    assert "not a folder holding only a saved scgan model" in capsys.readouterr().err
+    assert (files / "results" / "notes.txt").read_text() == "keep me"
+    assert not (files / "out.h5ad").exists()  # refused before training
+
+
 def test_help_documents_every_option():
     text = subprocess.run(
         [sys.executable, "-m", "scgan", "impute", "--help"],

@@ -104,7 +104,7 @@ def test_empty_gene_stays_zero(adata):
     dense = adata.X.toarray()
     dense[:, 0] = 0
     adata.X = sparse.csr_matrix(dense)
-    with pytest.warns(UserWarning, match="genes have no counts"):
+    with pytest.warns(UserWarning, match=r"gene\(s\) have no counts"):
         scgan.pp.impute_dropouts(adata, labels_key="cell_type", **FAST)
     assert (adata.layers["scgan_imputed"][:, 0] == 0).all()
 

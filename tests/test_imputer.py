@@ -2,9 +2,12 @@
 
 import json
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import torch
 
 import scgan
 
@@ -106,6 +109,11 @@ def test_save_refuses_to_overwrite_and_unfitted_models(adata, tmp_path):
     imputer.save(tmp_path / "model", overwrite=True)
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["scgan.json", "weights.pt"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not a folder holding only a saved scgan model"):
+        imputer.save(tmp_path / "results", overwrite=True)
+    assert (tmp_path / "results" / "notes.txt").read_text() == "keep me"
 
 
 class _Exploit:
@@ -147,3 +155,32 @@ def test_progress_bar_shows_epoch_m_and_k_only_when_asked(adata, capsys):
     scgan.pp.impute_dropouts(adata, labels_key="cell_type", progress=False, **settings)
     scgan.pp.impute_dropouts(adata, labels_key="cell_type", **settings)  # not a terminal
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("method", sorted(SETTINGS))
+def test_loading_and_imputing_leave_the_global_rng_alone(adata, tmp_path, method):
+    settings = SETTINGS[method] | ({"noise": True} if method == "began" else {})
+    imputer = scgan.Imputer(method, labels_key="cell_type", device="cpu", **settings).fit(adata)
+    imputer.save(tmp_path / "model")
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    loaded = scgan.Imputer.load(tmp_path / "model", device="cpu")
+    first = loaded.impute(adata, copy=True).layers["scgan_imputed"]
+    np.testing.assert_array_equal(torch.rand(3), expected)
+    np.testing.assert_array_equal(loaded.impute(adata, copy=True).layers["scgan_imputed"], first)
+
+
+def test_label_derivation_leaves_torch_threads_alone():
+    # in a fresh process: building the kNN graph once reset torch's thread count
+    code = (
+        "import torch; torch.set_num_threads(1); torch.get_num_threads()\n"
+        "import scgan\n"
+        "from scgan._cluster import leiden, pca_embedding\n"
+        "from scgan._data import normalise_log\n"
+        "counts = scgan.datasets.simulate(60, 30, random_state=0).X\n"
+        "leiden(pca_embedding(normalise_log(counts)))\n"
+        "print(torch.get_num_threads())"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split()[-1] == "1"

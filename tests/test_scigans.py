@@ -115,9 +115,11 @@ def test_read_scigans_checks_label_count(tmp_path):
         scgan.datasets.read_scigans(matrix, labels)
 
 
-def test_config_rejects_k_above_generated():
+def test_config_rejects_k_above_generated_and_single_cell_batches():
     with pytest.raises(ValueError, match="cannot exceed"):
         ScIGANsConfig(k=20, n_generated=10)
+    with pytest.raises(ValueError, match="batch normalisation needs 2 cells"):
+        ScIGANsConfig(batch_size=1)
 
 
 def test_denoising_is_refused(sim_batches):

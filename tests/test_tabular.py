@@ -87,6 +87,29 @@ def test_sklearn_params_and_pipeline(cls, table):
     assert pipeline.fit_transform(x).shape == x.shape
 
 
+@pytest.mark.parametrize(
+    ("cls", "setting"),
+    [
+        (GAINImputer, {"batch_size": 0}),
+        (MisGANImputer, {"batch_size": -1}),
+        (MisGANImputer, {"n_critic": 0}),
+        (MisGANImputer, {"n_draws": 0}),
+    ],
+)
+def test_settings_below_one_are_refused(table, cls, setting):
+    _, x = table
+    name, value = next(iter(setting.items()))
+    with pytest.raises(ValueError, match=f"{name}={value}: must be at least 1"):
+        _make(cls, **setting).fit(x)
+
+
+@pytest.mark.parametrize("cls", IMPUTERS)
+def test_one_dimensional_input_is_refused(cls, table):
+    _, x = table
+    with pytest.raises(ValueError, match="expected a 2-D array"):
+        _make(cls).fit(x[:, 0])
+
+
 def test_inf_is_refused(table):
     _, x = table
     x = x.copy()

@@ -30,6 +30,21 @@ def save_state(directory: Path, state: dict[str, Any]) -> None:
     (directory / SETTINGS_FILE).write_text(json.dumps(settings, indent=1))
 
 
+def check_replaceable(path: Path, *, overwrite: bool) -> None:
+    """Refuse to replace anything but a saved model, and that only with ``overwrite``."""
+    if not path.exists():
+        return
+    if not overwrite:
+        msg = f"{path} exists; pass overwrite=True to replace it"
+        raise FileExistsError(msg)
+    if not path.is_dir() or {p.name for p in path.iterdir()} - {SETTINGS_FILE, WEIGHTS_FILE}:
+        msg = (
+            f"{path} is not a folder holding only a saved scgan model, so it is not "
+            "replaced; save to a new folder"
+        )
+        raise FileExistsError(msg)
+
+
 def load_state(directory: Path) -> dict[str, Any]:
     """The nested dict :func:`save_state` wrote, arrays as NumPy arrays and tensors on the CPU."""
     if not directory.is_dir():

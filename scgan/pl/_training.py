@@ -5,7 +5,7 @@ import numpy as np
 
 from .._data import get_counts, normalise_log
 from .._dropout import fit_dropout_curve
-from .._keys import MASK_KEY
+from .._keys import IMPUTED, MASK_KEY
 
 PANEL_TITLES = {
     "real": "L(x), real cells",
@@ -18,7 +18,7 @@ PANEL_TITLES = {
 """History entries drawn by :func:`training_history`, in order, with their titles."""
 
 
-def training_history(adata: ad.AnnData, *, key: str = "scgan_imputed", panel_size=(3.0, 2.4)):
+def training_history(adata: ad.AnnData, *, key: str = IMPUTED, panel_size=(3.0, 2.4)):
     """Draw the training history recorded in ``uns[key]``: L(x), L(G), k_t and M per epoch.
 
     Also the validation error when the backend records one (``began``). With
@@ -58,7 +58,7 @@ def training_history(adata: ad.AnnData, *, key: str = "scgan_imputed", panel_siz
     return fig
 
 
-def held_out(adata: ad.AnnData, *, layer: str = "scgan_imputed", ax=None):
+def held_out(adata: ad.AnnData, *, layer: str = IMPUTED, ax=None):
     """Draw imputed against hidden counts (log1p) for the entries hidden by ``mask_nonzeros``.
 
     Returns
@@ -89,9 +89,7 @@ def held_out(adata: ad.AnnData, *, layer: str = "scgan_imputed", ax=None):
     return ax
 
 
-def dropout_curve(
-    adata: ad.AnnData, *, layer: str | None = None, key: str = "scgan_imputed", ax=None
-):
+def dropout_curve(adata: ad.AnnData, *, layer: str | None = None, key: str = IMPUTED, ax=None):
     """Draw each gene's zero fraction against its mean log expression, with the fitted logistic.
 
     The curve is ``1 / (1 + exp(s (m − mid)))`` fitted across genes; the

@@ -3,6 +3,7 @@
 import anndata as ad
 
 from .._imputer import Imputer
+from .._keys import IMPUTED
 
 
 def impute_dropouts(
@@ -13,7 +14,7 @@ def impute_dropouts(
     labels_key: str | None = None,
     batch_key: str | None = None,
     target_batch: str | None = None,
-    key_added: str = "scgan_imputed",
+    key_added: str = IMPUTED,
     only_zeros: bool = True,
     n_repeats: int | None = None,
     random_state: int = 0,
@@ -63,8 +64,8 @@ def impute_dropouts(
         Keep observed counts and fill only the zeros; ``False`` returns the
         generator's output everywhere (denoising).
     n_repeats
-        Number of random gene partitions averaged (the backend's default if
-        ``None``).
+        Number of random gene partitions averaged (``"began"`` only; its
+        default if ``None``).
     random_state
         Seed; on the CPU the same seed gives the same result.
     device
@@ -88,8 +89,9 @@ def impute_dropouts(
     -------
     ``None``, or the new AnnData when ``copy=True``. Writes
     ``layers[key_added]`` (imputed counts, each cell on its own count scale),
-    ``layers[key_added + '_std']`` (spread over repeats; 0 where observed
-    counts are kept) and ``uns[key_added]`` (the settings used, the label and
+    ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
+    over the generated neighbours for ``"scigans"``, 0 for GAIN and MisGAN,
+    which give one imputation; 0 where observed counts are kept) and ``uns[key_added]`` (the settings used, the label and
     batch sources and the training history). ``X`` and other layers are left
     as they are; if anything fails, ``adata`` is unchanged.
 

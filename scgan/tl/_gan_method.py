@@ -1,6 +1,7 @@
 import anndata as ad
 import numpy as np
 
+from .._keys import IMPUTED
 from ..models import BACKENDS
 from ..pp import impute_dropouts
 from ._baselines import Imputer
@@ -44,6 +45,6 @@ def gan_method(method: str = "began", *, target_batch: str | None = None, **sett
             random_state=random_state,
             **settings,
         )
-        return adata.layers["scgan_imputed"]
+        return adata.layers[IMPUTED]
 
     return impute

@@ -108,6 +108,8 @@ class BEGANConfig:
                 problems.append(f"{name}={getattr(self, name)} is too small")
         if self.patience < 1:
             problems.append(f"patience={self.patience} must be at least 1")
+        if self.validation_cells < 1:
+            problems.append(f"validation_cells={self.validation_cells} must be at least 1")
         if not 0 < self.validation_fraction < 1:
             problems.append(f"validation_fraction={self.validation_fraction} must lie in (0, 1)")
         for name in ("gamma", "lambda_k", "alpha", "n_neighbors", "expected_neighbors"):
@@ -223,7 +225,8 @@ class BEGANImputer:
         self.expressed_, self.n_genes_ = state["expressed"], int(state["n_genes"])
         self.parts_, self.dropout_ = state["parts"], tuple(state["dropout"])
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
-        self._build_networks()
+        with seeded(self.device_, self.random_state):  # leaves the caller's RNG alone
+            self._build_networks()
         self.generator_.load_state_dict(state["generator"])
         self.discriminator_.load_state_dict(state["discriminator"])
         return self
@@ -285,6 +288,12 @@ class BEGANImputer:
         cells = val_pool[cells]
         pick = rng.random(len(cells)) < cfg.validation_fraction
         cells, genes = cells[pick], genes[pick]
+        if not len(cells):
+            msg = (
+                "no observed counts were held out to choose the epoch; raise "
+                "validation_fraction or validation_cells"
+            )
+            raise ValueError(msg)
         train[cells, genes] = 0
         parts = gene_partitions(self.n_genes_, cfg.side, cfg.n_repeats, rng)
         device = self.device_
@@ -459,13 +468,14 @@ class BEGANImputer:
 
     def _predict_repeats(self, scaled: np.ndarray, codes: np.ndarray, neighbours: np.ndarray):
         parts = torch.as_tensor(self.parts_, device=self.device_)
-        predicted = self._generate(
-            self._padded(scaled),
-            self._padded(self._around(scaled, neighbours)),
-            torch.as_tensor(np.array(codes, dtype=np.int64), device=self.device_),
-            parts,
-            parts < self.n_genes_,
-        )
+        with seeded(self.device_, self.random_state):  # G's noise channel, if any
+            predicted = self._generate(
+                self._padded(scaled),
+                self._padded(self._around(scaled, neighbours)),
+                torch.as_tensor(np.array(codes, dtype=np.int64), device=self.device_),
+                parts,
+                parts < self.n_genes_,
+            )
         for repeat in predicted:
             yield repeat.cpu().numpy().astype(np.float64)
 

@@ -60,6 +60,8 @@ class ScIGANsConfig:
             for name in ("epochs", "batch_size", "latent_dim", "n_generated", "k")
             if getattr(self, name) < 1
         ]
+        if self.batch_size == 1:
+            problems.append("batch_size=1 is too small: batch normalisation needs 2 cells")
         if self.k > self.n_generated:
             problems.append(f"k={self.k} cannot exceed n_generated={self.n_generated}")
         if problems:
@@ -185,7 +187,8 @@ class ScIGANsImputer:
         self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
         self.expressed_ = state["expressed"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
-        self._build_networks()
+        with seeded(self.device_, self.random_state):  # leaves the caller's RNG alone
+            self._build_networks()
         self.generator_.load_state_dict(state["generator"])
         self.discriminator_.load_state_dict(state["discriminator"])
         return self

@@ -19,10 +19,12 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
     """
 
     _extra_state: tuple[str, ...] = ()  # fitted attributes besides the networks and scaling
+    _counts: tuple[str, ...] = ("batch_size",)  # settings that must be at least 1
 
     def fit(self, X, y=None):
         """Train the networks on ``X`` (rows × columns, ``NaN`` missing)."""
-        x = _check(X)
+        self._check_params()
+        x = check_matrix(X)
         observed = ~np.isnan(x)
         empty = np.flatnonzero(~observed.any(axis=0))
         if len(empty):
@@ -41,7 +43,7 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """``X`` with its missing entries imputed (observed entries unchanged)."""
-        x = _check(X)
+        x = check_matrix(X)
         if x.shape[1] != self.n_features_in_:
             msg = f"X has {x.shape[1]} columns; the imputer was fitted on {self.n_features_in_}"
             raise ValueError(msg)
@@ -68,10 +70,20 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         self.min_, self.range_, self.history_ = state["min"], state["range"], state["history"]
         for name, value in state["extra"].items():
             setattr(self, name, value)
-        self.nets_ = self._networks(self.n_features_in_)
+        with seeded(self.device_, self.random_state):  # leaves the caller's RNG alone
+            self.nets_ = self._networks(self.n_features_in_)
         for name, net in self.nets_.items():
             net.load_state_dict(state["networks"][name])
         return self
+
+    def _check_params(self) -> None:
+        """Refuse settings the training cannot run with."""
+        small = [
+            f"{name}={getattr(self, name)}" for name in self._counts if getattr(self, name) < 1
+        ]
+        if small:
+            msg = f"{', '.join(small)}: must be at least 1"
+            raise ValueError(msg)
 
     def _scaled(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mask = (~np.isnan(x)).astype(np.float32)
@@ -96,7 +108,8 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         )
 
 
-def _check(X) -> np.ndarray:
+def check_matrix(X) -> np.ndarray:
+    """``X`` as a new 2-D float64 array; refuses other shapes and infinite values."""
     x = np.array(X, dtype=np.float64, copy=True)
     if x.ndim != 2:
         msg = f"expected a 2-D array (rows × columns), got {x.ndim} dimension(s)"

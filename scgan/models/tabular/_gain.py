@@ -6,7 +6,7 @@ from torch import nn
 
 from ..._train import optimizer_step
 from .._blocks import mlp
-from ._base import TabularGANImputer
+from ._base import TabularGANImputer, check_matrix
 
 HINTS = ("paper", "reference")
 
@@ -71,17 +71,11 @@ class GAINImputer(TabularGANImputer):
 
     def fit(self, X, y=None):
         """Train on ``X`` (rows × columns, ``NaN`` missing)."""
-        if self.hint not in HINTS:
-            msg = f"hint={self.hint!r}; choose one of {HINTS}"
-            raise ValueError(msg)
-        if not 0 <= self.hint_rate <= 1:
-            msg = f"hint_rate={self.hint_rate} must lie in [0, 1]"
-            raise ValueError(msg)
-        x = np.asarray(X, dtype=np.float64)
+        x = check_matrix(X)
         self.categorical_ = [
             j for j in range(x.shape[1]) if len(np.unique(x[~np.isnan(x[:, j]), j])) < 20
         ]
-        return super().fit(X, y)
+        return super().fit(x, y)
 
     def transform(self, X):
         """``X`` with missing entries imputed; observed entries unchanged."""
@@ -92,6 +86,15 @@ class GAINImputer(TabularGANImputer):
             rounded = np.round(imputed[:, columns])
             imputed[:, columns] = np.where(missing[:, columns], rounded, imputed[:, columns])
         return imputed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.hint not in HINTS:
+            msg = f"hint={self.hint!r}; choose one of {HINTS}"
+            raise ValueError(msg)
+        if not 0 <= self.hint_rate <= 1:
+            msg = f"hint_rate={self.hint_rate} must lie in [0, 1]"
+            raise ValueError(msg)
 
     def hint_matrix(self, mask: torch.Tensor) -> torch.Tensor:
         """The hint for mask ``m``: ``b ⊙ m + 0.5 (1 − b)`` (paper) or ``b ⊙ m`` (reference)."""

@@ -60,6 +60,8 @@ class MisGANImputer(TabularGANImputer):
         Progress bar over training steps; ``None`` shows it only on a terminal.
     """
 
+    _counts = ("batch_size", "latent_dim", "n_critic", "n_draws")
+
     def __init__(
         self,
         *,
