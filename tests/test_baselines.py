@@ -61,3 +61,20 @@ def test_alra_is_seeded(sim_batches):
     a = scgan.tl.BASELINES["alra"](counts, labels=None, random_state=0)
     b = scgan.tl.BASELINES["alra"](counts, labels=None, random_state=0)
     np.testing.assert_array_equal(a, b)
+
+
+def test_alra_rank_takes_the_noise_gaps_of_alras_r_code():
+    from scgan.tl._baselines import _alra_rank
+
+    rng = np.random.default_rng(0)
+    gaps = np.abs(rng.normal(0.01, 0.002, 99))
+    gaps[0], gaps[5], gaps[78] = 1.0, 0.039, 0.03  # gap 79 (1-based) is ALRA's first noise gap
+    singular_values = 3.0 - np.concatenate([[0.0], np.cumsum(gaps)])
+
+    def choose_k(s):  # ALRA's R code, 1-based: noise_svals <- 80:100; diffs[noise_svals - 1]
+        diffs = s[:-1] - s[1:]
+        noise = diffs[np.arange(80, 101) - 1 - 1]
+        z = (diffs - noise.mean()) / noise.std(ddof=1)
+        return int(np.flatnonzero(z > 6).max()) + 1
+
+    assert _alra_rank(singular_values) == choose_k(singular_values) == 1  # 6 without gap 79

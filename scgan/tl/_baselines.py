@@ -153,8 +153,13 @@ def _rescale(profiles: np.ndarray, library: np.ndarray) -> np.ndarray:
 
 
 def _alra_rank(singular_values: np.ndarray, noise_start: int = 80, n_sds: float = 6.0) -> int:
+    """ALRA's ``choose_k``: the noise gaps are those from singular value ``noise_start - 1`` on.
+
+    With fewer than ``noise_start + 1`` singular values (small data), the
+    second half of the gaps is taken as noise, where ALRA's R code stops.
+    """
     gaps = singular_values[:-1] - singular_values[1:]
-    noise = gaps[min(noise_start, len(gaps) // 2) - 1 :]
+    noise = gaps[noise_start - 2 if len(gaps) >= noise_start else len(gaps) // 2 :]
     z = (gaps - noise.mean()) / noise.std(ddof=1)
     above = np.flatnonzero(z > n_sds)
     return int(above.max()) + 1 if above.size else 1

@@ -23,6 +23,10 @@ def score_imputation(
     but not in the truth (``dropout_*``), and Pearson(log1p) over all entries
     (``all_pearson_log1p``).
 
+    Imputed counts are compared as they are, on each cell's library in the
+    imputer's input, which lacks the hidden counts: count errors include that
+    shrinkage (``benchmarks/library_scale.py`` measures it).
+
     Parameters
     ----------
     adata

@@ -78,11 +78,16 @@ def score_structure(
 
 
 def batch_asw(embedding: np.ndarray, batches: np.ndarray, labels: np.ndarray) -> float:
-    """scib's batch ASW: mean over labels of the mean of ``1 - |silhouette(batch)|``."""
+    """scib's batch ASW: mean over labels of the mean of ``1 - |silhouette(batch)|``.
+
+    Labels seen in one batch only, or with no two cells in the same batch, are
+    skipped (silhouettes are undefined there), as in scib.
+    """
     per_label = []
     for label in np.unique(labels):
         in_label = labels == label
-        if len(np.unique(batches[in_label])) < 2 or in_label.sum() < 3:
+        n_batches = len(np.unique(batches[in_label]))
+        if n_batches < 2 or n_batches == in_label.sum():
             continue
         widths = metrics.silhouette_samples(embedding[in_label], batches[in_label])
         per_label.append(np.mean(1 - np.abs(widths)))
