@@ -60,9 +60,10 @@ def _impute(args: argparse.Namespace) -> None:
     _check_paths(source, target, args.force)
     if args.save_model:
         _check_model_folder(Path(args.save_model), args.force)
-    adata = _read(source, args.labels)
     if args.model:
         _check_model_options(args)
+    adata = _read(source, args.labels)
+    if args.model:
         imputer = scgan.Imputer.load(args.model, device=args.device)
     else:
         imputer = scgan.Imputer(

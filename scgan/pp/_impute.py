@@ -91,8 +91,9 @@ def impute_dropouts(
     ``layers[key_added]`` (imputed counts, each cell on its own count scale),
     ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
     over the generated neighbours for ``"scigans"``, 0 for GAIN and MisGAN,
-    which give one imputation; 0 where observed counts are kept) and ``uns[key_added]`` (the settings used, the label and
-    batch sources and the training history). ``X`` and other layers are left
+    which give one imputation; 0 where observed counts are kept) and
+    ``uns[key_added]`` (the settings used, the label and batch sources and the
+    training history). ``X`` and other layers are left
     as they are; if anything fails, ``adata`` is unchanged.
 
     See Also

@@ -38,8 +38,8 @@ def benchmark(
     ``mask_fraction`` of its non-zero counts are hidden first (``None``: no
     masking, e.g. on simulated data scored against the truth). Each method
     imputes the masked counts (in ``X``, or the layer the mask was made on)
-    and is timed, with its peak resident
-    memory; then :func:`scgan.tl.score_imputation` and, with ``labels_key``,
+    and is timed, with its peak resident memory; then
+    :func:`scgan.tl.score_imputation` and, with ``labels_key``,
     :func:`scgan.tl.score_structure` score it. ``adata`` is not changed.
 
     Parameters

@@ -103,13 +103,20 @@ class BEGANConfig:
 
     def __post_init__(self):
         problems = []
-        for name in ("side", "n_repeats", "epochs", "batch_size", "channels", "hidden"):
+        sizes = (
+            "side",
+            "n_repeats",
+            "epochs",
+            "batch_size",
+            "channels",
+            "hidden",
+            "validation_cells",
+        )
+        for name in sizes:
             if getattr(self, name) < (2 if name == "side" else 1):
                 problems.append(f"{name}={getattr(self, name)} is too small")
         if self.patience < 1:
             problems.append(f"patience={self.patience} must be at least 1")
-        if self.validation_cells < 1:
-            problems.append(f"validation_cells={self.validation_cells} must be at least 1")
         if not 0 < self.validation_fraction < 1:
             problems.append(f"validation_fraction={self.validation_fraction} must lie in (0, 1)")
         for name in ("gamma", "lambda_k", "alpha", "n_neighbors", "expected_neighbors"):
