@@ -78,3 +78,19 @@ def test_alra_rank_takes_the_noise_gaps_of_alras_r_code():
         return int(np.flatnonzero(z > 6).max()) + 1
 
     assert _alra_rank(singular_values) == choose_k(singular_values) == 1  # 6 without gap 79
+
+
+def test_knn_smoothing_sums_cells_of_the_same_type():
+    rng = np.random.default_rng(0)
+    types = np.repeat(np.arange(3), 40)
+    rates = np.full((len(types), 30), 0.5)
+    for t in range(3):
+        rates[types == t, t * 10 : t * 10 + 10] = 20.0
+    counts = rng.poisson(rates).astype(np.float64)
+    smoothed = scgan.tl.BASELINES["knn_smoothing"](counts, k=15)
+    block_share = np.stack([smoothed[:, t * 10 : t * 10 + 10].sum(1) for t in range(3)], 1)
+    assert (block_share.argmax(axis=1) == types).all()
+    # summing 16 cells of one type averages out noise: within-type spread shrinks
+    own = [smoothed[types == t, t * 10 : t * 10 + 10] for t in range(3)]
+    raw = [counts[types == t, t * 10 : t * 10 + 10] for t in range(3)]
+    assert np.mean([o.std(0).mean() for o in own]) < 0.5 * np.mean([r.std(0).mean() for r in raw])

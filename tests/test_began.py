@@ -29,12 +29,14 @@ def test_module_shapes(n_categories, noise, neighbourhood):
 
 
 def test_groups_are_independent():
-    """A loss on one group's output moves no parameter of another group."""
+    """A loss on one group's output moves no parameter, and sees no input, of another group."""
     groups, side = 3, 4
     G = Generator(groups, side, [4, 2], neighbourhood=True)
-    x = torch.rand(6, groups, side * side)
+    x = torch.rand(6, groups, side * side, requires_grad=True)
+    around = torch.rand_like(x, requires_grad=True)
     codes = torch.stack([torch.randint(4, (6,)), torch.randint(2, (6,))], 1)
-    G(x, codes, torch.rand_like(x))[:, 0].sum().backward()
+    G(x, codes, around)[:, 0].sum().backward()
+    assert x.grad[:, 1:].abs().sum() == 0 and around.grad[:, 1:].abs().sum() == 0
     for name, p in G.named_parameters():
         if p.grad is None:
             continue
