@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._device import seeded
+
 SETTINGS_FILE = "scgan.json"
 WEIGHTS_FILE = "weights.pt"
 _SEP = "/"
@@ -28,6 +30,26 @@ def save_state(directory: Path, state: dict[str, Any]) -> None:
     settings["_numpy_arrays"] = arrays
     torch.save(tensors, directory / WEIGHTS_FILE)
     (directory / SETTINGS_FILE).write_text(json.dumps(settings, indent=1))
+
+
+def gan_weights(model) -> dict[str, dict]:
+    """The ``state_dict`` of ``model.generator_`` and ``model.discriminator_``, for ``get_state``."""
+    return {
+        "generator": model.generator_.state_dict(),
+        "discriminator": model.discriminator_.state_dict(),
+    }
+
+
+def restore_gan(model, state: dict) -> None:
+    """Rebuild ``model``'s networks and load the weights :func:`gan_weights` gave.
+
+    The fresh networks are initialised under ``model.random_state``, so the
+    caller's global RNG is left alone.
+    """
+    with seeded(model.device_, model.random_state):
+        model._build_networks()
+    model.generator_.load_state_dict(state["generator"])
+    model.discriminator_.load_state_dict(state["discriminator"])
 
 
 def check_replaceable(path: Path, *, overwrite: bool) -> None:

@@ -13,6 +13,7 @@ from ..._dropout import apply_dropout, calibrate_quantile, fit_dropout_curve
 from ..._neighbours import nearest_neighbours, neighbour_mean
 from ..._partition import gene_partitions, n_parts
 from ..._train import optimizer_step, progress_bar, train_with_validation
+from .._state import gan_weights, restore_gan
 from ._module import BEGANLosses, Discriminator, Generator
 
 logger = logging.getLogger(__name__)
@@ -219,8 +220,7 @@ class BEGANImputer:
             "dropout": self.dropout_,
             "best_epoch": self.best_epoch_,
             "history": self.history_,
-            "generator": self.generator_.state_dict(),
-            "discriminator": self.discriminator_.state_dict(),
+            **gan_weights(self),
         }
 
     def set_state(self, state: dict) -> "BEGANImputer":
@@ -232,10 +232,7 @@ class BEGANImputer:
         self.expressed_, self.n_genes_ = state["expressed"], int(state["n_genes"])
         self.parts_, self.dropout_ = state["parts"], tuple(state["dropout"])
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
-        with seeded(self.device_, self.random_state):  # leaves the caller's RNG alone
-            self._build_networks()
-        self.generator_.load_state_dict(state["generator"])
-        self.discriminator_.load_state_dict(state["discriminator"])
+        restore_gan(self, state)
         return self
 
     def impute(

@@ -12,6 +12,7 @@ from scipy import sparse
 from ..._data import dense, expressed_genes
 from ..._device import resolve_device, seeded
 from ..._train import optimizer_step, progress_bar
+from .._state import gan_weights, restore_gan
 from ._module import Discriminator, Generator, init_weights
 
 logger = logging.getLogger(__name__)
@@ -177,8 +178,7 @@ class ScIGANsImputer:
             "expressed": self.expressed_,
             "best_epoch": self.best_epoch_,
             "history": self.history_,
-            "generator": self.generator_.state_dict(),
-            "discriminator": self.discriminator_.state_dict(),
+            **gan_weights(self),
         }
 
     def set_state(self, state: dict) -> "ScIGANsImputer":
@@ -187,10 +187,7 @@ class ScIGANsImputer:
         self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
         self.expressed_ = state["expressed"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
-        with seeded(self.device_, self.random_state):  # leaves the caller's RNG alone
-            self._build_networks()
-        self.generator_.load_state_dict(state["generator"])
-        self.discriminator_.load_state_dict(state["discriminator"])
+        restore_gan(self, state)
         return self
 
     # --- training ----------------------------------------------------------------------------
