@@ -18,7 +18,7 @@ import torch
 from single_cell import QUICK, _available  # same directory
 
 import scgan
-from scgan._data import dense, get_counts
+from scgan._data import dense, get_counts, library_size
 from scgan.tl._score_imputation import _compare
 
 RESULTS = Path(__file__).parent / "results"
@@ -31,7 +31,7 @@ def main() -> None:
     hidden = masked.uns["scgan_mask"]
     rows, cols = hidden["rows"], hidden["cols"]
     values = hidden["values"].astype(np.float64)
-    library = np.asarray(counts.sum(axis=1)).ravel()
+    library = library_size(counts)
     share = library / (library + np.bincount(rows, weights=values, minlength=len(library)))
     methods = {name: scgan.tl.BASELINES[name] for name in _available(QUICK)}
     methods["began"] = scgan.tl.gan_method("began")

@@ -19,7 +19,7 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
     """
 
     _extra_state: tuple[str, ...] = ()  # fitted attributes besides the networks and scaling
-    _counts: tuple[str, ...] = ("batch_size",)  # settings that must be at least 1
+    _at_least_one: tuple[str, ...] = ("batch_size",)  # settings refused below 1
 
     def fit(self, X, y=None):
         """Train the networks on ``X`` (rows × columns, ``NaN`` missing)."""
@@ -79,7 +79,9 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
     def _check_params(self) -> None:
         """Refuse settings the training cannot run with."""
         small = [
-            f"{name}={getattr(self, name)}" for name in self._counts if getattr(self, name) < 1
+            f"{name}={getattr(self, name)}"
+            for name in self._at_least_one
+            if getattr(self, name) < 1
         ]
         if small:
             msg = f"{', '.join(small)}: must be at least 1"

@@ -60,7 +60,7 @@ class MisGANImputer(TabularGANImputer):
         Progress bar over training steps; ``None`` shows it only on a terminal.
     """
 
-    _counts = ("batch_size", "latent_dim", "n_critic", "n_draws")
+    _at_least_one = ("batch_size", "latent_dim", "n_critic", "n_draws")
 
     def __init__(
         self,
