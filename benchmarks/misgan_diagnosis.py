@@ -8,7 +8,8 @@ missing entries of min–max scaled columns):
    target (eq. 9, the paper's "stand-alone imputer"), with the imputer
    critic's complete rows drawn from (a) the trained data generator G_x, as
    MisGAN does, or (b) the true complete rows, which MisGAN never sees: how
-   good the imputer gets if G_x were perfect.
+   good the imputer gets if G_x were perfect. Scored every
+   ``--imputer-checkpoint`` steps (default: at the end only).
 
 Each score is the RMSE of one draw and of 20 averaged draws, and the
 correlation of the 20-draw average with the truth on the missing entries
@@ -22,7 +23,7 @@ defaults). ``--imputer-iterations 0`` skips step 2.
 
     python benchmarks/misgan_diagnosis.py --dataset letter [--seed 0] [--iterations 24000]
                                           [--checkpoint 12000] [--imputer-iterations 12000]
-                                          [--imputer-hidden 500]
+                                          [--imputer-checkpoint 12000] [--imputer-hidden 500]
 """
 
 import argparse
@@ -83,13 +84,15 @@ class Checkpointed(MisGANImputer):
 
 
 def train_imputer_alone(
-    model: MisGANImputer, x: np.ndarray, target, iterations: int, hidden: int | None
+    model: MisGANImputer, x: np.ndarray, target, args: argparse.Namespace, on_checkpoint
 ) -> None:
     """Eq. 9 only: a fresh imputer and critic against complete rows from ``target(n)``.
 
-    ``hidden``: the imputer gets two hidden layers of this width (the paper's
-    MNIST imputer: 500) instead of MisGAN's own.
+    ``args.imputer_hidden``: the imputer gets two hidden layers of this width
+    (the paper's MNIST imputer: 500) instead of MisGAN's own.
+    ``on_checkpoint(step)`` runs every ``args.imputer_checkpoint`` steps.
     """
+    hidden = args.imputer_hidden
     d = x.shape[1]
     fresh = model._networks(d)
     if hidden is not None:
@@ -104,7 +107,7 @@ def train_imputer_alone(
     }
     data, mask = model._tensors(*model._scaled(x))
     critic = nets["impute_critic"]
-    for step in range(1, iterations + 1):
+    for step in range(1, args.imputer_iterations + 1):
         rows = torch.randint(len(x), (model.batch_size,))
         with torch.no_grad():
             real, fake = target(len(rows)), model._impute_rows(data[rows], mask[rows])
@@ -116,6 +119,8 @@ def train_imputer_alone(
             loss = -critic(model._impute_rows(data[rows], mask[rows])).mean()
             optimizer_step(adam["imputer"], loss, what="imputer", step=step)
             critic.requires_grad_(True)
+        if step % args.imputer_checkpoint == 0 or step == args.imputer_iterations:
+            on_checkpoint(step)
 
 
 def imputer_alone_stages(model: Checkpointed, args: argparse.Namespace, log) -> None:
@@ -129,24 +134,26 @@ def imputer_alone_stages(model: Checkpointed, args: argparse.Namespace, log) -> 
     }
     imputer = "imputer" if args.imputer_hidden is None else f"imputer {args.imputer_hidden}-wide"
     for name, target in targets.items():
+
+        def on_checkpoint(step: int, name: str = name) -> None:
+            log(f"{imputer} alone, {step} steps, against {name}", *scores(model, *model.data))
+
         torch.manual_seed(args.seed + 1)
-        train_imputer_alone(model, x, target, args.imputer_iterations, args.imputer_hidden)
-        log(
-            f"{imputer} alone, {args.imputer_iterations} steps, against {name}",
-            *scores(model, *model.data),
-        )
+        train_imputer_alone(model, x, target, args, on_checkpoint)
         model.nets_ = model._networks(x.shape[1])  # back to the jointly trained model
         for net_name, net in model.nets_.items():
             net.load_state_dict(trained[net_name])
 
 
 def results_stem(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
-    """``misgan_diagnosis_<data>``, plus the seed and length where not the defaults."""
+    """``misgan_diagnosis_<data>``, plus the seed and lengths where not the defaults."""
     parts = [f"misgan_diagnosis_{args.dataset}"]
     if args.seed != parser.get_default("seed"):
         parts.append(f"seed{args.seed}")
     if args.iterations != parser.get_default("iterations"):
         parts.append(f"{args.iterations}steps")
+    if args.imputer_iterations != parser.get_default("imputer_iterations"):
+        parts.append(f"imputer{args.imputer_iterations}")
     if args.imputer_hidden:
         parts.append(f"w{args.imputer_hidden}")
     return "_".join(parts)
@@ -160,9 +167,13 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=int, default=12_000)
     parser.add_argument("--imputer-iterations", type=int, default=12_000)
     parser.add_argument(
+        "--imputer-checkpoint", type=int, help="score the stand-alone imputer every N steps"
+    )
+    parser.add_argument(
         "--imputer-hidden", type=int, help="stand-alone imputer: two hidden layers of this width"
     )
     args = parser.parse_args()
+    args.imputer_checkpoint = args.imputer_checkpoint or args.imputer_iterations
     torch.set_num_threads(1)
     truth = load(args.dataset)
     missing = np.random.default_rng(args.seed).random(truth.shape) < 0.2
@@ -190,7 +201,8 @@ def main() -> None:
     header = [
         f"# MisGAN diagnosis: {args.dataset}, seed {args.seed} (20 % MCAR, RMSE on missing entries)",
         "",
-        f"torch {torch.__version__}, 1 CPU thread. Joint training {args.iterations} critic steps.",
+        f"torch {torch.__version__}, 1 CPU thread. Joint training {args.iterations} critic steps; "
+        f"stand-alone imputer {args.imputer_iterations} steps.",
         "",
         "| what | RMSE, one draw | RMSE, 20 draws averaged | correlation with the truth | seconds since start |",
         "|---|---|---|---|---|",
