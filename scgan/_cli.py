@@ -62,9 +62,8 @@ def _impute(args: argparse.Namespace) -> None:
         _check_model_folder(Path(args.save_model), args.force)
     if args.model:
         _check_model_options(args)
-    adata = _read(source, args.labels)
-    if args.model:
         imputer = scgan.Imputer.load(args.model, device=args.device)
+        run = imputer.impute
     else:
         imputer = scgan.Imputer(
             args.method or "began",
@@ -76,7 +75,8 @@ def _impute(args: argparse.Namespace) -> None:
             progress=False if args.quiet else None,
             **dict(args.set),
         )
-    run = imputer.impute if args.model else imputer.fit_impute
+        run = imputer.fit_impute
+    adata = _read(source, args.labels)
     run(adata, target_batch=args.target_batch, only_zeros=not args.denoise)
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.force)
