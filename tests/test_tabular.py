@@ -169,9 +169,12 @@ class _Recorder:
 
 
 def test_misgan_generators_each_follow_their_own_objective(table):
-    """One backward pass gives G_m, G_x and G_i the gradients of their eq. 10 objectives."""
+    """One backward pass gives G_m, G_x and G_i the gradients of their eq. 10 objectives.
+
+    G_i's includes the reference code's mismatch loss on the observed entries (γ).
+    """
     _, x = table
-    model = _make(MisGANImputer, iterations=0, alpha=0.3, beta=0.7).fit(x)
+    model = _make(MisGANImputer, iterations=0, alpha=0.3, beta=0.7, gamma=0.4).fit(x)
     nets = model.nets_
     data, mask = model._tensors(*model._scaled(x[:16]))
     generators = {name: nets[name] for name in ("data_gen", "mask_gen", "imputer")}
@@ -182,12 +185,14 @@ def test_misgan_generators_each_follow_their_own_objective(table):
     torch.manual_seed(5)  # the same noise, drawn in the same order
     fake_data = nets["data_gen"](model._noise(16))
     fake_mask = nets["mask_gen"](model._noise(16))
-    imputed = model._impute_rows(data, mask)
+    output = model._imputer_output(data, mask)
+    imputed = data * mask + output * (1 - mask)
+    mismatch = (((output - data) * mask) ** 2).sum(1) / mask.sum(1)
     data_loss = -nets["data_critic"](model._mask(fake_data, fake_mask)).mean()
     objectives = {
         "mask_gen": -nets["mask_critic"](fake_mask).mean() + 0.3 * data_loss,
         "data_gen": data_loss + 0.7 * nets["impute_critic"](fake_data).mean(),
-        "imputer": -nets["impute_critic"](imputed).mean(),
+        "imputer": -nets["impute_critic"](imputed).mean() + 0.4 * mismatch.mean(),
     }
     for name, objective in objectives.items():
         params = list(generators[name].parameters())

@@ -37,7 +37,9 @@ class MisGANImputer(TabularGANImputer):
     ``G_i(x, m, ω) = x ⊙ m + Ĝ_i(x ⊙ m + ω ⊙ (1 − m)) ⊙ (1 − m)``, whose critic
     compares imputed rows with complete rows from ``G_x``. Objectives (eq. 10):
     ``G_m`` minimises ``L_m + α L_x``, ``G_x`` minimises ``L_x + β L_i``, ``G_i``
-    minimises ``L_i``; critics take ``n_critic`` steps per generator step.
+    minimises ``L_i`` (plus ``γ`` times the squared error of ``Ĝ_i`` on the
+    observed entries, the reference code's ``--gamma``); critics take
+    ``n_critic`` steps per generator step.
 
     Parameters
     ----------
@@ -48,6 +50,11 @@ class MisGANImputer(TabularGANImputer):
         Noise length of ``G_x`` and ``G_m`` (reference: 128).
     alpha, beta, tau, temperature
         α = 0.2, β = 0.1, τ = 0 and the mask temperature λ = 0.66 of the paper.
+    gamma
+        Weight of the imputer's mismatch loss: the mean squared error of
+        ``Ĝ_i``'s output on each row's observed entries, averaged over rows.
+        0 as in the paper and the reference code's default; the reference
+        code offers it as ``--gamma``.
     gp_weight, n_critic
         Gradient-penalty weight (10) and critic steps per generator step (5).
     learning_rate, imputer_learning_rate
@@ -70,6 +77,7 @@ class MisGANImputer(TabularGANImputer):
         latent_dim: int = 128,
         alpha: float = 0.2,
         beta: float = 0.1,
+        gamma: float = 0.0,
         tau: float = 0.0,
         temperature: float = 0.66,
         gp_weight: float = 10.0,
@@ -86,6 +94,7 @@ class MisGANImputer(TabularGANImputer):
         self.latent_dim = latent_dim
         self.alpha = alpha
         self.beta = beta
+        self.gamma = gamma
         self.tau = tau
         self.temperature = temperature
         self.gp_weight = gp_weight
@@ -112,8 +121,12 @@ class MisGANImputer(TabularGANImputer):
         return x * m + self.tau * (1 - m)
 
     def _impute_rows(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return x * m + self._imputer_output(x, m) * (1 - m)
+
+    def _imputer_output(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """``Ĝ_i(x ⊙ m + ω ⊙ (1 − m))`` with ``ω ~ U(0, 1)``: a value for every entry."""
         omega = torch.rand_like(x)
-        return x * m + self.nets_["imputer"](x * m + omega * (1 - m)) * (1 - m)
+        return self.nets_["imputer"](x * m + omega * (1 - m))
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device_)
@@ -178,11 +191,14 @@ class MisGANImputer(TabularGANImputer):
             critic.requires_grad_(False)
         fake_data = nets["data_gen"](self._noise(len(x)))
         fake_mask = nets["mask_gen"](self._noise(len(x)))
+        output = self._imputer_output(x, m)
         data_critic, impute_critic = nets["data_critic"], nets["impute_critic"]
-        # the generator parts of G_i: L_i, G_x: L_x + β L_i and G_m: L_m + α L_x;
-        # detaching keeps each term on the network whose objective it belongs to
+        # the generator parts of G_i: L_i (+ γ mismatch), G_x: L_x + β L_i and
+        # G_m: L_m + α L_x; detaching keeps each term on the network whose
+        # objective it belongs to
         loss = (
-            -impute_critic(self._impute_rows(x, m)).mean()
+            -impute_critic(x * m + output * (1 - m)).mean()
+            + self.gamma * observed_mse(output, x, m)
             - data_critic(self._mask(fake_data, fake_mask.detach())).mean()
             + self.beta * impute_critic(fake_data).mean()
             - nets["mask_critic"](fake_mask).mean()
@@ -195,3 +211,9 @@ class MisGANImputer(TabularGANImputer):
     def _impute(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         draws = [self._by_chunks(self._impute_rows, x, m) for _ in range(self.n_draws)]
         return np.mean(draws, axis=0)
+
+
+def observed_mse(output: torch.Tensor, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of ``output`` on each row's observed entries, averaged over rows."""
+    per_row = ((output - x) ** 2 * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
+    return per_row.mean()
