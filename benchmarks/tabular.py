@@ -10,7 +10,8 @@ correlations rather than the closest single guess. Prints mean ± sd over
 the seeds and the mean seconds per fit, and writes ``results/tabular.md``.
 
     python benchmarks/tabular.py [--seeds 5] [--threads 1] [--jobs 1] [--misgan-iterations N]
-                                 [--both-hints] [--methods NAME ...] [--output STEM]
+                                 [--misgan-gamma G] [--both-hints] [--methods NAME ...]
+                                 [--output STEM]
 """
 
 import argparse
@@ -58,7 +59,10 @@ def methods(args: argparse.Namespace, seed: int) -> dict:
             hint="reference", random_state=seed, device=args.device
         ),
         "MisGAN": MisGANImputer(
-            iterations=args.misgan_iterations, random_state=seed, device=args.device
+            iterations=args.misgan_iterations,
+            gamma=args.misgan_gamma,
+            random_state=seed,
+            device=args.device,
         ),
     }
     if not args.both_hints:
@@ -132,7 +136,11 @@ def markdown(df: pd.DataFrame, args: argparse.Namespace) -> str:
         frechet_sd=("frechet", "std"),
         seconds=("seconds", "mean"),
     )
-    misgan = f"; MisGAN {args.misgan_iterations} critic steps" if "MisGAN" in args.methods else ""
+    misgan = (
+        f"; MisGAN {args.misgan_iterations} critic steps, γ = {args.misgan_gamma:g}"
+        if "MisGAN" in args.methods
+        else ""
+    )
     lines = [
         f"# Tabular imputation, GAIN protocol ({args.seeds} seeds, 20 % MCAR, RMSE on missing entries)",
         "",
@@ -161,6 +169,9 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--misgan-iterations", type=int, default=12_000)
+    parser.add_argument(
+        "--misgan-gamma", type=float, default=0.0, help="MisGAN's mismatch loss weight"
+    )
     parser.add_argument("--datasets", nargs="+", default=["breast", "spam", "letter"])
     parser.add_argument(
         "--both-hints", action="store_true", help="also run GAIN with the reference code's hint"
