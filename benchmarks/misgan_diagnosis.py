@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tabular import iterative_linear, load, rmse, scaled
+from tabular import iterative_linear, rmse, scaled, with_missing
 from torch import nn
 
 from scgan._train import optimizer_step
@@ -175,9 +175,7 @@ def main() -> None:
     args = parser.parse_args()
     args.imputer_checkpoint = args.imputer_checkpoint or args.imputer_iterations
     torch.set_num_threads(1)
-    truth = load(args.dataset)
-    missing = np.random.default_rng(args.seed).random(truth.shape) < 0.2
-    x = np.where(missing, np.nan, truth)
+    truth, missing, x = with_missing(args.dataset, args.seed)
     lines, start = [], time.perf_counter()
 
     def log(what: str, one: float, twenty: float, corr: float | None = None) -> None:

@@ -27,10 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from misgan_diagnosis import correlation
-from sklearn.ensemble import RandomForestRegressor
-from sklearn.experimental import enable_iterative_imputer  # noqa: F401
-from sklearn.impute import IterativeImputer
-from tabular import load, rmse, scaled
+from tabular import iterative_forest, rmse, scaled, with_missing
 
 from scgan.models import MisGANImputer
 
@@ -61,26 +58,21 @@ def draws(model: MisGANImputer, x: np.ndarray, n: int) -> np.ndarray:
 def row(name: str, seed: int, gamma: float) -> list[str]:
     """The table's figures for one data set."""
     start = time.perf_counter()
-    truth = load(name)
-    missing = np.random.default_rng(seed).random(truth.shape) < 0.2
-    x = np.where(missing, np.nan, truth)
+    truth, missing, x = with_missing(name, seed)
     mean = np.where(missing, np.nanmean(x, axis=0), truth)
-    forest = RandomForestRegressor(n_estimators=10, random_state=seed, n_jobs=1)
-    forest = IterativeImputer(forest, max_iter=5, random_state=seed).fit_transform(x)
+    forest = rmse(iterative_forest(seed).fit_transform(x), truth, missing)
     model = MisGANImputer(gamma=gamma, random_state=seed, device="cpu", progress=False)
     model.fit(x)
     imputed = draws(model, x, 50)
     average = imputed.mean(axis=0)
     spread = scaled(imputed, truth).std(axis=0, ddof=1)[missing]
+    error = scaled(average, truth) - scaled(truth, truth)
     departure = (scaled(average, truth) - scaled(mean, truth))[missing]
-    bias = [
-        np.mean(scaled(average, truth)[rows, j] - scaled(truth, truth)[rows, j])
-        for j, rows in enumerate(missing.T)
-    ]
+    bias = [np.mean(error[rows, j]) for j, rows in enumerate(missing.T)]
     figures = [
         rmse(mean, truth, missing),
-        rmse(forest, truth, missing),
-        np.sqrt(2) * rmse(forest, truth, missing),
+        forest,
+        np.sqrt(2) * forest,
         rmse(imputed[0], truth, missing),
         rmse(imputed[:20].mean(axis=0), truth, missing),
         rmse(average, truth, missing),

@@ -43,17 +43,29 @@ def load(name: str) -> np.ndarray:
     return pd.read_csv(DATA / f"{name}.csv").to_numpy(dtype=np.float64)
 
 
+def with_missing(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The complete data, the seed's 20 % MCAR mask and the data with those entries ``NaN``."""
+    truth = load(name)
+    missing = np.random.default_rng(seed).random(truth.shape) < 0.2
+    return truth, missing, np.where(missing, np.nan, truth)
+
+
+def iterative_forest(seed: int) -> IterativeImputer:
+    """sklearn's iterative imputer with 10-tree random forests, 5 rounds (MissForest-like)."""
+    forest = RandomForestRegressor(n_estimators=10, random_state=seed, n_jobs=1)
+    return IterativeImputer(forest, max_iter=5, random_state=seed)
+
+
 def iterative_linear(seed: int) -> IterativeImputer:
     """sklearn's default iterative imputer: a Bayesian ridge regression per column (MICE-like)."""
     return IterativeImputer(max_iter=10, random_state=seed)
 
 
 def methods(args: argparse.Namespace, seed: int) -> dict:
-    forest = RandomForestRegressor(n_estimators=10, random_state=seed, n_jobs=1)
     chosen = {
         "mean": SimpleImputer(),
         "iterative linear": iterative_linear(seed),
-        "iterative random forest": IterativeImputer(forest, max_iter=5, random_state=seed),
+        "iterative random forest": iterative_forest(seed),
         "GAIN (paper hint)": GAINImputer(random_state=seed, device=args.device),
         "GAIN (reference hint)": GAINImputer(
             hint="reference", random_state=seed, device=args.device
@@ -106,9 +118,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
 def run_one(name: str, seed: int, args: argparse.Namespace) -> list[tuple]:
     """Every method on one data set and one seed's mask."""
     torch.set_num_threads(args.threads)
-    truth = load(name)
-    missing = np.random.default_rng(seed).random(truth.shape) < 0.2
-    x = np.where(missing, np.nan, truth)
+    truth, missing, x = with_missing(name, seed)
     rows = []
     for method, imputer in methods(args, seed).items():
         start = time.perf_counter()
