@@ -10,7 +10,8 @@ correlations rather than the closest single guess. Prints mean ± sd over
 the seeds and the mean seconds per fit, and writes ``results/tabular.md``.
 
     python benchmarks/tabular.py [--seeds 5] [--threads 1] [--jobs 1] [--misgan-iterations N]
-                                 [--misgan-gamma G] [--both-hints] [--methods NAME ...]
+                                 [--misgan-gamma G] [--misgan-imputer-input {complement,separate}]
+                                 [--both-hints] [--methods NAME ...]
                                  [--output STEM]
 """
 
@@ -73,6 +74,7 @@ def methods(args: argparse.Namespace, seed: int) -> dict:
         "MisGAN": MisGANImputer(
             iterations=args.misgan_iterations,
             gamma=args.misgan_gamma,
+            imputer_input=args.misgan_imputer_input,
             random_state=seed,
             device=args.device,
         ),
@@ -147,7 +149,8 @@ def markdown(df: pd.DataFrame, args: argparse.Namespace) -> str:
         seconds=("seconds", "mean"),
     )
     misgan = (
-        f"; MisGAN {args.misgan_iterations} critic steps, γ = {args.misgan_gamma:g}"
+        f"; MisGAN {args.misgan_iterations} critic steps, γ = {args.misgan_gamma:g}, "
+        f"imputer input {args.misgan_imputer_input}"
         if "MisGAN" in args.methods
         else ""
     )
@@ -181,6 +184,12 @@ def main() -> None:
     parser.add_argument("--misgan-iterations", type=int, default=12_000)
     parser.add_argument(
         "--misgan-gamma", type=float, default=0.0, help="MisGAN's mismatch loss weight"
+    )
+    parser.add_argument(
+        "--misgan-imputer-input",
+        default="complement",
+        choices=["complement", "separate"],
+        help="what MisGAN's imputer sees (MisGANImputer's imputer_input)",
     )
     parser.add_argument("--datasets", nargs="+", default=["breast", "spam", "letter"])
     parser.add_argument(

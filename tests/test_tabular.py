@@ -168,13 +168,15 @@ class _Recorder:
         }
 
 
-def test_misgan_generators_each_follow_their_own_objective(table):
+@pytest.mark.parametrize("imputer_input", ["complement", "separate"])
+def test_misgan_generators_each_follow_their_own_objective(table, imputer_input):
     """One backward pass gives G_m, G_x and G_i the gradients of their eq. 10 objectives.
 
     G_i's includes the reference code's mismatch loss on the observed entries (γ).
     """
     _, x = table
-    model = _make(MisGANImputer, iterations=0, alpha=0.3, beta=0.7, gamma=0.4).fit(x)
+    settings = {"alpha": 0.3, "beta": 0.7, "gamma": 0.4, "imputer_input": imputer_input}
+    model = _make(MisGANImputer, iterations=0, **settings).fit(x)
     nets = model.nets_
     data, mask = model._tensors(*model._scaled(x[:16]))
     generators = {name: nets[name] for name in ("data_gen", "mask_gen", "imputer")}
@@ -200,6 +202,33 @@ def test_misgan_generators_each_follow_their_own_objective(table):
         for got, want in zip(recorder.grads[name], expected, strict=True):
             torch.testing.assert_close(got, want)
     assert all(p.grad is None for p in nets["data_critic"].parameters())
+
+
+@pytest.mark.parametrize("imputer_input", ["complement", "separate"])
+def test_misgan_imputer_sees_what_its_input_setting_says(table, imputer_input):
+    """Ĝ_i gets ``x ⊙ m + ω ⊙ (1 − m)`` (paper) or ``x ⊙ m``, ``m`` and ``ω`` side by side."""
+    _, x = table
+    model = _make(MisGANImputer, imputer_input=imputer_input).fit(x)
+    data, mask = model._tensors(*model._scaled(x))
+    torch.manual_seed(1)
+    output = model._imputer_output(data, mask)
+    torch.manual_seed(1)
+    omega = torch.rand_like(data)
+    inputs = {
+        "complement": data * mask + omega * (1 - mask),
+        "separate": torch.cat([data * mask, mask, omega], dim=1),
+    }
+    torch.testing.assert_close(output, model.nets_["imputer"](inputs[imputer_input]))
+    imputed = model.transform(x)
+    observed = ~np.isnan(x)
+    np.testing.assert_array_equal(imputed[observed], x[observed])
+    assert not np.isnan(imputed).any()
+
+
+def test_misgan_unknown_imputer_input_is_refused(table):
+    _, x = table
+    with pytest.raises(ValueError, match="imputer_input='mask'; choose one of"):
+        _make(MisGANImputer, imputer_input="mask").fit(x)
 
 
 @pytest.mark.parametrize(

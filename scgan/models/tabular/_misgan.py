@@ -11,6 +11,7 @@ from ._base import TabularGANImputer
 GAMES = ("data", "mask", "impute")
 CRITICS = tuple(f"{game}_critic" for game in GAMES)
 GENERATORS = ("data_gen", "mask_gen", "imputer")
+IMPUTER_INPUTS = ("complement", "separate")
 
 
 class _Temperature(nn.Module):
@@ -34,9 +35,10 @@ class MisGANImputer(TabularGANImputer):
     Three generator/critic pairs trained with WGAN-GP: masks ``(G_m, D_m)``,
     data ``(G_x, D_x)`` seen through the masking operator
     ``f_τ(x, m) = x ⊙ m + τ (1 − m)``, and the imputer ``(G_i, D_i)`` with
-    ``G_i(x, m, ω) = x ⊙ m + Ĝ_i(x ⊙ m + ω ⊙ (1 − m)) ⊙ (1 − m)``, whose critic
-    compares imputed rows with complete rows from ``G_x``. Objectives (eq. 10):
-    ``G_m`` minimises ``L_m + α L_x``, ``G_x`` minimises ``L_x + β L_i``, ``G_i``
+    ``G_i(x, m, ω) = x ⊙ m + Ĝ_i(x ⊙ m + ω ⊙ (1 − m)) ⊙ (1 − m)`` (or
+    ``Ĝ_i(x ⊙ m, m, ω)``, see ``imputer_input``), whose critic compares imputed
+    rows with complete rows from ``G_x``. Objectives (eq. 10): ``G_m``
+    minimises ``L_m + α L_x``, ``G_x`` minimises ``L_x + β L_i``, ``G_i``
     minimises ``L_i`` (plus ``γ`` times the squared error of ``Ĝ_i`` on the
     observed entries, the reference code's ``--gamma``); critics take
     ``n_critic`` steps per generator step.
@@ -55,6 +57,12 @@ class MisGANImputer(TabularGANImputer):
         ``Ĝ_i``'s output on each row's observed entries, averaged over rows.
         0 as in the paper and the reference code's default; the reference
         code offers it as ``--gamma``.
+    imputer_input
+        What ``Ĝ_i`` sees: ``"complement"`` (the default, the paper's and the
+        reference code's ``--imputer comp``): ``x ⊙ m + ω ⊙ (1 − m)``, one
+        value per column; ``"separate"`` (the reference code's ``--imputer
+        fix``): ``x ⊙ m``, ``m`` and ``ω`` as three inputs per column, so it
+        is told which entries are missing.
     gp_weight, n_critic
         Gradient-penalty weight (10) and critic steps per generator step (5).
     learning_rate, imputer_learning_rate
@@ -78,6 +86,7 @@ class MisGANImputer(TabularGANImputer):
         alpha: float = 0.2,
         beta: float = 0.1,
         gamma: float = 0.0,
+        imputer_input: str = "complement",
         tau: float = 0.0,
         temperature: float = 0.66,
         gp_weight: float = 10.0,
@@ -95,6 +104,7 @@ class MisGANImputer(TabularGANImputer):
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
+        self.imputer_input = imputer_input
         self.tau = tau
         self.temperature = temperature
         self.gp_weight = gp_weight
@@ -112,10 +122,19 @@ class MisGANImputer(TabularGANImputer):
         nets = {
             "data_gen": mlp([z, 256, 512, d], nn.Sigmoid()),
             "mask_gen": mlp([z, 256, 512, d], _Temperature(self.temperature)),
-            "imputer": mlp([d, d, d, d, d], nn.Sigmoid()),
+            "imputer": mlp([self._imputer_width(d), d, d, d, d], nn.Sigmoid()),
             **{name: mlp([d, 512, 256, 128, 1]) for name in CRITICS},
         }
         return {name: net.to(self.device_) for name, net in nets.items()}
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.imputer_input not in IMPUTER_INPUTS:
+            msg = f"imputer_input={self.imputer_input!r}; choose one of {IMPUTER_INPUTS}"
+            raise ValueError(msg)
+
+    def _imputer_width(self, d: int) -> int:
+        return d if self.imputer_input == "complement" else 3 * d
 
     def _mask(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         return x * m + self.tau * (1 - m)
@@ -124,9 +143,11 @@ class MisGANImputer(TabularGANImputer):
         return x * m + self._imputer_output(x, m) * (1 - m)
 
     def _imputer_output(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        """``Ĝ_i(x ⊙ m + ω ⊙ (1 − m))`` with ``ω ~ U(0, 1)``: a value for every entry."""
+        """``Ĝ_i`` of the row with noise ``ω ~ U(0, 1)``: a value for every entry."""
         omega = torch.rand_like(x)
-        return self.nets_["imputer"](x * m + omega * (1 - m))
+        if self.imputer_input == "complement":
+            return self.nets_["imputer"](x * m + omega * (1 - m))
+        return self.nets_["imputer"](torch.cat([x * m, m, omega], dim=1))
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device_)
