@@ -15,9 +15,11 @@ table prints both. One draw can only beat the mean where the best
 prediction is within the mean's RMSE / √2.
 
 Writes ``results/misgan_draws.md`` (``misgan_draws_gamma<γ>.md`` with
-``--gamma``, the weight of the imputer's mismatch loss).
+``--gamma``, the weight of the imputer's mismatch loss; ``_separate`` added
+with ``--imputer-input separate``).
 
     python benchmarks/misgan_draws.py [--datasets breast spam letter] [--seed 0] [--gamma 0]
+                                      [--imputer-input complement|separate]
 """
 
 import argparse
@@ -55,13 +57,13 @@ def draws(model: MisGANImputer, x: np.ndarray, n: int) -> np.ndarray:
     return np.stack(imputed)
 
 
-def row(name: str, seed: int, gamma: float) -> list[str]:
+def row(name: str, seed: int, settings: dict) -> list[str]:
     """The table's figures for one data set."""
     start = time.perf_counter()
     truth, missing, x = with_missing(name, seed)
     mean = np.where(missing, np.nanmean(x, axis=0), truth)
     forest = rmse(iterative_forest(seed).fit_transform(x), truth, missing)
-    model = MisGANImputer(gamma=gamma, random_state=seed, device="cpu", progress=False)
+    model = MisGANImputer(**settings, random_state=seed, device="cpu", progress=False)
     model.fit(x)
     imputed = draws(model, x, 50)
     average = imputed.mean(axis=0)
@@ -89,22 +91,26 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["breast", "spam", "letter"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gamma", type=float, default=0.0, help="MisGAN's mismatch loss weight")
+    parser.add_argument("--imputer-input", default="complement", choices=["complement", "separate"])
     args = parser.parse_args()
     torch.set_num_threads(1)
     lines = [
         f"# MisGAN's draws, seed {args.seed} (20 % MCAR, RMSE on missing entries, scaled columns)",
         "",
         f"torch {torch.__version__}, 1 CPU thread, MisGAN defaults "
-        f"({MisGANImputer().iterations} critic steps), γ = {args.gamma:g}.",
+        f"({MisGANImputer().iterations} critic steps), γ = {args.gamma:g}, "
+        f"imputer input {args.imputer_input}.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
     for name in args.datasets:
-        lines.append("| " + " | ".join(row(name, args.seed, args.gamma)) + " |")
+        settings = {"gamma": args.gamma, "imputer_input": args.imputer_input}
+        lines.append("| " + " | ".join(row(name, args.seed, settings)) + " |")
         print(lines[-1], flush=True)
     RESULTS.mkdir(exist_ok=True)
     stem = f"misgan_draws_gamma{args.gamma:g}" if args.gamma else "misgan_draws"
+    stem += "_separate" if args.imputer_input == "separate" else ""
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
