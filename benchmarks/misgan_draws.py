@@ -91,7 +91,12 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["breast", "spam", "letter"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gamma", type=float, default=0.0, help="MisGAN's mismatch loss weight")
-    parser.add_argument("--imputer-input", default="complement", choices=["complement", "separate"])
+    parser.add_argument(
+        "--imputer-input",
+        default="complement",
+        choices=["complement", "separate"],
+        help="what MisGAN's imputer sees (MisGANImputer's imputer_input)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     lines = [
@@ -104,8 +109,8 @@ def main() -> None:
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
+    settings = {"gamma": args.gamma, "imputer_input": args.imputer_input}
     for name in args.datasets:
-        settings = {"gamma": args.gamma, "imputer_input": args.imputer_input}
         lines.append("| " + " | ".join(row(name, args.seed, settings)) + " |")
         print(lines[-1], flush=True)
     RESULTS.mkdir(exist_ok=True)
