@@ -32,6 +32,7 @@ from misgan_diagnosis import correlation
 from tabular import iterative_forest, rmse, scaled, with_missing
 
 from scgan.models import MisGANImputer
+from scgan.models.tabular._misgan import IMPUTER_INPUTS
 
 RESULTS = Path(__file__).parent / "results"
 COLUMNS = [
@@ -94,7 +95,7 @@ def main() -> None:
     parser.add_argument(
         "--imputer-input",
         default="complement",
-        choices=["complement", "separate"],
+        choices=IMPUTER_INPUTS,
         help="what MisGAN's imputer sees (MisGANImputer's imputer_input)",
     )
     args = parser.parse_args()

@@ -49,9 +49,9 @@ ABLATIONS = {
 
 # GAIN and MisGAN as in their papers, and MisGAN with the reference code's options
 TABULAR = {
-    "gain": {},
-    "misgan": {},
-    "misgan γ=30 separate": {"gamma": 30.0, "imputer_input": "separate"},
+    "gain": ("gain", {}),
+    "misgan": ("misgan", {}),
+    "misgan γ=30 separate": ("misgan", {"gamma": 30.0, "imputer_input": "separate"}),
 }
 
 
@@ -105,8 +105,7 @@ def _peers(args: argparse.Namespace) -> dict:
     if args.tabular_iterations != 0:
         settings = {"iterations": args.tabular_iterations} if args.tabular_iterations else {}
         suffix = f" ({args.tabular_iterations} iterations)" if settings else ""
-        for label, extra in TABULAR.items():
-            method = label.split()[0]
+        for label, (method, extra) in TABULAR.items():
             chosen[label + suffix] = scgan.tl.gan_method(method, **settings, **extra)
     return chosen
 

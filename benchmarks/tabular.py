@@ -31,6 +31,7 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, SimpleImputer
 
 from scgan.models import GAINImputer, MisGANImputer
+from scgan.models.tabular._misgan import IMPUTER_INPUTS
 
 DATA = Path(__file__).parents[1] / "data"
 RESULTS = Path(__file__).parent / "results"
@@ -188,7 +189,7 @@ def main() -> None:
     parser.add_argument(
         "--misgan-imputer-input",
         default="complement",
-        choices=["complement", "separate"],
+        choices=IMPUTER_INPUTS,
         help="what MisGAN's imputer sees (MisGANImputer's imputer_input)",
     )
     parser.add_argument("--datasets", nargs="+", default=["breast", "spam", "letter"])

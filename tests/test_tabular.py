@@ -225,6 +225,14 @@ def test_misgan_imputer_sees_what_its_input_setting_says(table, imputer_input):
     assert not np.isnan(imputed).any()
 
 
+def test_misgan_state_rebuilds_the_networks_it_was_fitted_with(table):
+    _, x = table
+    fitted = _make(MisGANImputer, imputer_input="separate", latent_dim=16).fit(x)
+    restored = MisGANImputer(device="cpu").set_state(fitted.get_state())
+    assert (restored.imputer_input, restored.latent_dim) == ("separate", 16)
+    np.testing.assert_array_equal(restored.transform(x), fitted.transform(x))
+
+
 def test_misgan_unknown_imputer_input_is_refused(table):
     _, x = table
     with pytest.raises(ValueError, match="imputer_input='mask'; choose one of"):

@@ -18,7 +18,8 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
     and masks (1 observed), and ``_networks(d)``: the named modules for ``d`` columns.
     """
 
-    _extra_state: tuple[str, ...] = ()  # fitted attributes besides the networks and scaling
+    # fitted attributes and network-shaping settings the state carries besides weights and scaling
+    _extra_state: tuple[str, ...] = ()
     _at_least_one: tuple[str, ...] = ("batch_size",)  # settings refused below 1
 
     def fit(self, X, y=None):

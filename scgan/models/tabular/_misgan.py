@@ -30,7 +30,8 @@ class MisGANImputer(TabularGANImputer):
 
     Generators map 128 noise values through 256 and 512 units to the ``d``
     columns; critics map ``d`` columns through 512, 256 and 128 units to one
-    value; the imputer has four ``d``-wide layers (ReLU between layers).
+    value; the imputer has four ``d``-wide layers (ReLU between layers; the
+    first takes ``3d`` inputs with ``imputer_input="separate"``).
 
     Three generator/critic pairs trained with WGAN-GP: masks ``(G_m, D_m)``,
     data ``(G_x, D_x)`` seen through the masking operator
@@ -76,6 +77,7 @@ class MisGANImputer(TabularGANImputer):
     """
 
     _at_least_one = ("batch_size", "latent_dim", "n_critic", "n_draws")
+    _extra_state = ("latent_dim", "imputer_input")  # they shape the networks
 
     def __init__(
         self,
