@@ -47,6 +47,9 @@ def test_benchmark_plot_renders():
     only_a = next(ax for ax in fig.axes if ax.get_title() == "all_pearson_log1p")
     assert {tuple(p.get_facecolor()) for p in only_a.patches} == {matplotlib.colors.to_rgba("C0")}
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+    named = [ax.yaxis.get_major_ticks()[0].label1.get_visible() for ax in fig.axes if ax.has_data()]
+    assert named == [i % 3 == 0 for i in range(len(named))]  # method names on each row's first
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["none", "alra"]
     plt.close(fig)
 
 

@@ -12,7 +12,8 @@ def benchmark(
 ):
     """Draw a benchmark table from :func:`scgan.tl.benchmark`: one panel per metric.
 
-    Each panel has a group of horizontal bars per method, one bar per data set.
+    Each panel has a group of horizontal bars per method, one bar per data set;
+    the method names are written on the first panel of each row.
 
     Parameters
     ----------
@@ -34,16 +35,17 @@ def benchmark(
     metrics = list(metrics or dict.fromkeys(df["metric"]))
     methods = list(dict.fromkeys(df["method"]))
     datasets = list(dict.fromkeys(df["dataset"]))
+    ncols = min(ncols, len(metrics))
     nrows = -(-len(metrics) // ncols)
     fig, axes = plt.subplots(
         nrows,
-        min(ncols, len(metrics)),
-        figsize=(panel_size[0] * min(ncols, len(metrics)), panel_size[1] * nrows),
+        ncols,
+        figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
         squeeze=False,
         constrained_layout=True,
     )
     height = 0.8 / len(datasets)
-    for ax, metric in zip(axes.flat, metrics, strict=False):
+    for index, (ax, metric) in enumerate(zip(axes.flat, metrics, strict=False)):
         table = df[df["metric"] == metric].pivot_table(
             index="method", columns="dataset", values="value", sort=False
         )
@@ -54,6 +56,7 @@ def benchmark(
             positions = [m + i * height for m in range(len(methods))]
             ax.barh(positions, values.to_numpy(), height=height, color=f"C{i}", label=dataset)
         ax.set_yticks([m + 0.4 - height / 2 for m in range(len(methods))], methods)
+        ax.tick_params(axis="y", labelleft=index % ncols == 0)  # same order in every panel
         ax.invert_yaxis()
         ax.set_title(metric, fontsize=9)
     for ax in axes.flat[len(metrics) :]:
