@@ -69,8 +69,9 @@ def row(name: str, seed: int, settings: dict) -> list[str]:
     imputed = draws(model, x, 50)
     average = imputed.mean(axis=0)
     spread = scaled(imputed, truth).std(axis=0, ddof=1)[missing]
-    error = scaled(average, truth) - scaled(truth, truth)
-    departure = (scaled(average, truth) - scaled(mean, truth))[missing]
+    scaled_average = scaled(average, truth)
+    error = scaled_average - scaled(truth, truth)
+    departure = (scaled_average - scaled(mean, truth))[missing]
     bias = [np.mean(error[rows, j]) for j, rows in enumerate(missing.T)]
     figures = [
         rmse(mean, truth, missing),

@@ -48,7 +48,7 @@ def test_benchmark_plot_renders():
     assert {tuple(p.get_facecolor()) for p in only_a.patches} == {matplotlib.colors.to_rgba("C0")}
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
     named = [ax.yaxis.get_major_ticks()[0].label1.get_visible() for ax in fig.axes if ax.has_data()]
-    assert named == [i % 3 == 0 for i in range(len(named))]  # method names on each row's first
+    assert named == [i % 3 == 0 for i in range(len(named))]  # names on each row's first panel
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["none", "alra"]
     plt.close(fig)
 

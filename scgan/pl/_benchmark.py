@@ -56,7 +56,7 @@ def benchmark(
             positions = [m + i * height for m in range(len(methods))]
             ax.barh(positions, values.to_numpy(), height=height, color=f"C{i}", label=dataset)
         ax.set_yticks([m + 0.4 - height / 2 for m in range(len(methods))], methods)
-        ax.tick_params(axis="y", labelleft=index % ncols == 0)  # same order in every panel
+        ax.tick_params(axis="y", labelleft=index % ncols == 0)  # rows line up across panels
         ax.invert_yaxis()
         ax.set_title(metric, fontsize=9)
     for ax in axes.flat[len(metrics) :]:

@@ -121,10 +121,11 @@ class MisGANImputer(TabularGANImputer):
     def _networks(self, d: int) -> dict[str, nn.Module]:
         """The reference code's fully-connected networks for ``d`` columns."""
         z = self.latent_dim
+        inputs = d if self.imputer_input == "complement" else 3 * d
         nets = {
             "data_gen": mlp([z, 256, 512, d], nn.Sigmoid()),
             "mask_gen": mlp([z, 256, 512, d], _Temperature(self.temperature)),
-            "imputer": mlp([self._imputer_width(d), d, d, d, d], nn.Sigmoid()),
+            "imputer": mlp([inputs, d, d, d, d], nn.Sigmoid()),
             **{name: mlp([d, 512, 256, 128, 1]) for name in CRITICS},
         }
         return {name: net.to(self.device_) for name, net in nets.items()}
@@ -134,9 +135,6 @@ class MisGANImputer(TabularGANImputer):
         if self.imputer_input not in IMPUTER_INPUTS:
             msg = f"imputer_input={self.imputer_input!r}; choose one of {IMPUTER_INPUTS}"
             raise ValueError(msg)
-
-    def _imputer_width(self, d: int) -> int:
-        return d if self.imputer_input == "complement" else 3 * d
 
     def _mask(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         return x * m + self.tau * (1 - m)
