@@ -12,7 +12,6 @@ import argparse
 from pathlib import Path
 
 import torch
-from single_cell import _table  # same directory
 
 import scgan
 
@@ -37,7 +36,9 @@ def main() -> None:
     table = df[df.metric.isin(keep)].pivot_table(
         index="method", columns="metric", values="value", sort=False
     )[keep]
-    text = f"# Batch-aware imputation, sim3batch (seed 0)\n\n{_table(table)}\n"
+    text = (
+        f"# Batch-aware imputation, sim3batch (seed 0)\n\n```\n{table.round(3).to_string()}\n```\n"
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "batch_target.md").write_text(text)
     print(text)

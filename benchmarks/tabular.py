@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy import linalg
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, SimpleImputer
 
+import scgan
 from scgan.models import GAINImputer, MisGANImputer
-from scgan.models.tabular._misgan import IMPUTER_INPUTS
+from scgan.models.tabular import IMPUTER_INPUTS
 
 DATA = Path(__file__).parents[1] / "data"
 RESULTS = Path(__file__).parent / "results"
@@ -85,26 +85,6 @@ def methods(args: argparse.Namespace, seed: int) -> dict:
     return {name: imputer for name, imputer in chosen.items() if name in args.methods}
 
 
-def scaled(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """``values`` min–max scaled with the complete data's minimum and range."""
-    span = truth.max(axis=0) - truth.min(axis=0)
-    return (values - truth.min(axis=0)) / np.where(span > 0, span, 1.0)
-
-
-def rmse(imputed: np.ndarray, truth: np.ndarray, missing: np.ndarray) -> float:
-    scaled_error = scaled(imputed, truth) - scaled(truth, truth)
-    return float(np.sqrt(np.mean(scaled_error[missing] ** 2)))
-
-
-def frechet(imputed: np.ndarray, truth: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to the scaled completed and complete rows."""
-    a, b = scaled(imputed, truth), scaled(truth, truth)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = linalg.sqrtm(cov_a @ cov_b).real
-    distance = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a + cov_b - 2 * root)
-    return float(distance)
-
-
 def run(args: argparse.Namespace) -> pd.DataFrame:
     """Every (data set, seed) in turn, or spread over ``args.jobs`` processes."""
     tasks = [(name, seed, args) for name in args.datasets for seed in range(args.seeds)]
@@ -131,7 +111,8 @@ def run_one(name: str, seed: int, args: argparse.Namespace) -> list[tuple]:
         if method == "MisGAN":  # the same fit, averaging 20 draws
             results["MisGAN (20 draws)"] = imputer.set_params(n_draws=20).transform(x)
         for label, values in results.items():
-            error, distance = rmse(values, truth, missing), frechet(values, truth)
+            scores = scgan.tl.score_table(values, truth, missing)
+            error, distance = scores["rmse"], scores["frechet"]
             rows.append((name, label, seed, error, distance, seconds))
             print(
                 f"{name} seed {seed} {label}: RMSE {error:.4f}, "

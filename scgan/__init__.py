@@ -9,5 +9,6 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from . import datasets, models, pl, pp, tl
 from ._imputer import Imputer
+from ._logging import PACKAGE_LOGGER  # noqa: F401  (sends scgan's log lines where scanpy's go)
 
 __all__ = ["Imputer", "__version__", "datasets", "models", "pl", "pp", "tl"]

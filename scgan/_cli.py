@@ -19,10 +19,10 @@ import anndata as ad
 
 from ._files import staged
 from ._keys import IMPUTED
+from .models import BACKENDS, DEFAULT_METHOD
+from .tl import DEFAULT_BENCHMARK
 
 SCIGANS_SUFFIXES = (".txt", ".tsv", ".tab")
-METHODS = ("began", "scigans", "gain", "misgan")
-DEFAULT_BENCHMARK = ("none", "celltype_mean", "knn_smoothing", "alra", "began")
 
 
 class UsageError(Exception):
@@ -66,7 +66,7 @@ def _impute(args: argparse.Namespace) -> None:
         run = imputer.impute
     else:
         imputer = scgan.Imputer(
-            args.method or "began",
+            args.method or DEFAULT_METHOD,
             layer=args.layer,
             labels_key=args.labels_key or ("label" if args.labels else None),
             batch_key=args.batch_key,
@@ -139,12 +139,9 @@ def _benchmark(args: argparse.Namespace) -> None:
         _check_paths(None, target, args.force)
     if args.figure:
         _check_paths(None, Path(args.figure), args.force)
-    methods = args.methods or [
-        m for m in DEFAULT_BENCHMARK if m != "celltype_mean" or args.labels_key
-    ]
     df = scgan.tl.benchmark(
         adata,
-        methods,
+        args.methods,
         dataset=Path(args.input).stem if args.input else "pbmc68k",
         labels_key=args.labels_key,
         batch_key=args.batch_key,
@@ -220,7 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     impute.add_argument("input", help="raw counts: .h5ad, or scIGANs' genes × cells .txt/.tsv")
     impute.add_argument("-o", "--output", required=True, help="output file (.h5ad or .txt/.tsv)")
-    impute.add_argument("--method", choices=METHODS, help="backend (default began)")
+    impute.add_argument(
+        "--method", choices=list(BACKENDS), help=f"backend (default {DEFAULT_METHOD})"
+    )
     impute.add_argument("--layer", help="read counts from this layer instead of X")
     impute.add_argument(
         "--labels-key", help="obs column with cell types (default: Leiden clusters)"
@@ -263,8 +262,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--methods",
         nargs="+",
-        help="baselines and scgan methods (default: none celltype_mean knn_smoothing alra "
-        "began; celltype_mean only with cell types)",
+        help=f"baselines and scgan methods (default: {' '.join(DEFAULT_BENCHMARK)}; "
+        "celltype_mean only with cell types)",
     )
     bench.add_argument("--labels-key", help="obs column with cell types (pbmc68k: bulk_labels)")
     bench.add_argument("--batch-key", help="obs column with batches")
@@ -286,32 +285,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is at the time of each record."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _):
-        pass
-
-
-_LOG_HANDLER = _StderrHandler()
-_LOG_HANDLER.setFormatter(logging.Formatter("%(message)s"))
-
-
 @contextmanager
 def _command_settings(quiet: bool, threads: int | None) -> Iterator[None]:
-    """scanpy-style log lines on stderr (none with ``--quiet``) and torch's thread count.
+    """Log lines on stderr (none with ``--quiet``) and torch's thread count.
 
     Both are restored afterwards, so calling :func:`main` in-process leaves no trace.
     """
     logger = logging.getLogger("scgan")
     level, handlers = logger.level, list(logger.handlers)
-    if _LOG_HANDLER not in logger.handlers:
-        logger.addHandler(_LOG_HANDLER)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     if threads:
         import torch

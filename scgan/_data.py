@@ -1,51 +1,23 @@
-"""Reading count matrices out of an AnnData, with checks that say what to do."""
+"""Count matrices as arrays: sparse (CSR) normalisation and scaling, dense only by rows."""
 
-import anndata as ad
+from collections.abc import Iterator
+
 import numpy as np
 from scipy import sparse
 
-
-def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix:
-    """Return ``X`` or ``layers[layer]`` as a float32 CSR copy, after checking it holds counts."""
-    if layer is not None and layer not in adata.layers:
-        msg = f"layer {layer!r} not found; available layers: {list(adata.layers)}"
-        raise KeyError(msg)
-    matrix = adata.X if layer is None else adata.layers[layer]
-    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
-    if matrix is None:
-        msg = f"{where} is empty; pass layer= naming the raw counts"
-        raise ValueError(msg)
-    counts = sparse.csr_matrix(matrix, dtype=np.float32, copy=True)
-    values = counts.data
-    if not np.isfinite(values).all():
-        msg = f"{where} contains NaN or infinite values; remove or fill them before imputing"
-        raise ValueError(msg)
-    if (values < 0).any():
-        msg = f"{where} has negative values: raw counts are needed; pass layer='counts'"
-        raise ValueError(msg)
-    if not np.allclose(values, np.rint(values), rtol=0, atol=1e-6):
-        msg = (
-            f"{where} has non-integer values (normalised or log-transformed?): raw counts "
-            "are needed; pass layer='counts'"
-        )
-        raise ValueError(msg)
-    counts.eliminate_zeros()
-    return counts
+TARGET_SUM = 1e4
+"""Library size that counts are normalised to before ``log1p``."""
 
 
-def obs_column(adata: ad.AnnData, key: str) -> np.ndarray:
-    """``obs[key]`` as strings, after checking it exists and has no missing values."""
-    if key not in adata.obs:
-        msg = f"obs[{key!r}] not found; available columns: {list(adata.obs.columns)}"
-        raise KeyError(msg)
-    values = adata.obs[key]
-    if values.isna().any():
-        msg = f"obs[{key!r}] has {int(values.isna().sum())} missing values; fill or drop those cells first"
-        raise ValueError(msg)
-    return values.astype(str).to_numpy()
+def as_csr(matrix, dtype=np.float32) -> sparse.csr_matrix:
+    """A CSR copy of ``matrix`` (dense or any sparse format), sorted, without stored zeros."""
+    csr = sparse.csr_matrix(matrix, dtype=dtype, copy=True)
+    csr.eliminate_zeros()
+    csr.sort_indices()
+    return csr
 
 
-def expressed_genes(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
+def expressed_genes(counts: sparse.spmatrix) -> np.ndarray:
     """Boolean mask of the genes (columns) with at least one non-zero count."""
     return np.asarray((counts != 0).sum(axis=0)).ravel() > 0
 
@@ -55,26 +27,48 @@ def library_size(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
     return np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
 
 
-def dense(matrix: sparse.spmatrix | np.ndarray) -> np.ndarray:
-    """A dense float64 array of any matrix."""
-    return (
-        matrix.toarray().astype(np.float64)
-        if sparse.issparse(matrix)
-        else np.asarray(matrix, dtype=np.float64)
-    )
+def normalise_log(counts, target_sum: float = TARGET_SUM):
+    """``log1p(counts / library * target_sum)`` in float64 (empty cells stay zero).
+
+    Sparse input gives CSR, dense input a dense array.
+    """
+    if not sparse.issparse(counts):
+        x = np.asarray(counts, dtype=np.float64)
+        return np.log1p(x * _per_count_scale(x, target_sum)[:, None])
+    csr = as_csr(counts, np.float64)
+    scale = _per_count_scale(csr, target_sum)
+    csr.data = np.log1p(csr.data * np.repeat(scale, np.diff(csr.indptr)))
+    return csr
 
 
-def normalise_log(counts: sparse.spmatrix | np.ndarray, target_sum: float = 1e4) -> np.ndarray:
-    """``log1p(counts / library * target_sum)`` as a dense array (empty cells stay zero)."""
-    x = dense(counts)
-    lib = library_size(x)
-    scale = np.divide(target_sum, lib, out=np.zeros_like(lib), where=lib > 0)
-    return np.log1p(x * scale[:, None])
+def _per_count_scale(counts, target_sum: float) -> np.ndarray:
+    lib = library_size(counts)
+    return np.divide(target_sum, lib, out=np.zeros_like(lib), where=lib > 0)
 
 
-def to_counts(log_norm: np.ndarray, library: np.ndarray, target_sum: float = 1e4) -> np.ndarray:
+def to_counts(log_norm: np.ndarray, library: np.ndarray, target_sum: float = TARGET_SUM):
     """Invert :func:`normalise_log` onto each cell's own library size (clipped at zero)."""
     return np.maximum(np.expm1(log_norm), 0.0) * (library / target_sum)[:, None]
+
+
+def dense_rows(matrix: sparse.csr_matrix, rows, padding: int = 0) -> np.ndarray:
+    """The ``rows`` of ``matrix`` as a dense array, with ``padding`` zero columns at the end."""
+    block = matrix[rows].toarray()
+    if padding:
+        block = np.hstack([block, np.zeros((len(block), padding), block.dtype)])
+    return block
+
+
+def row_chunks(n_rows: int, size: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` rows covering ``n_rows``."""
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
+
+
+def zero_fraction(matrix: sparse.spmatrix) -> float:
+    """Share of entries that are zero."""
+    size = matrix.shape[0] * matrix.shape[1]
+    return (size - matrix.count_nonzero()) / size
 
 
 class LogScaler:
@@ -84,16 +78,30 @@ class LogScaler:
     and back onto each cell's own library size with :meth:`inverse`.
     """
 
-    def __init__(self, target_sum: float = 1e4):
+    def __init__(self, target_sum: float = TARGET_SUM):
         self.target_sum = target_sum
         self.top: float | None = None
 
-    def fit(self, counts) -> "LogScaler":
-        self.top = float(normalise_log(counts, self.target_sum).max()) or 1.0
+    def fit(self, counts: sparse.spmatrix) -> "LogScaler":
+        values = normalise_log(counts, self.target_sum).data
+        self.top = float(values.max()) if values.size else 0.0
+        self.top = self.top or 1.0
         return self
 
-    def transform(self, counts) -> np.ndarray:
-        return normalise_log(counts, self.target_sum) / self.top
+    def transform(self, counts: sparse.spmatrix) -> sparse.csr_matrix:
+        """Scaled values as float32 CSR."""
+        scaled = normalise_log(counts, self.target_sum)
+        scaled.data = (scaled.data / self.top).astype(np.float32)
+        return scaled.astype(np.float32)
 
     def inverse(self, scaled: np.ndarray, library: np.ndarray) -> np.ndarray:
         return to_counts(scaled * self.top, library, self.target_sum)
+
+
+def dense(matrix: sparse.spmatrix | np.ndarray) -> np.ndarray:
+    """A dense float64 array of any matrix (for the reference imputers and scores in ``tl``)."""
+    return (
+        matrix.toarray().astype(np.float64)
+        if sparse.issparse(matrix)
+        else np.asarray(matrix, dtype=np.float64)
+    )

@@ -4,7 +4,7 @@ import logging
 
 import numpy as np
 import torch
-from scipy import optimize
+from scipy import optimize, sparse
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +40,17 @@ def apply_dropout(
     return values * keep.to(values.dtype)
 
 
-def fit_dropout_curve(log_norm: np.ndarray) -> tuple[float, float]:
+def fit_dropout_curve(log_norm: sparse.spmatrix) -> tuple[float, float]:
     """Fit ``zero_fraction = 1 / (1 + exp(s * (mean_log - mid)))`` across genes.
 
     As Splatter estimates its dropout: per gene, the share of zero counts
-    against the mean ``log1p``-normalised expression. Returns ``(mid, s)``.
+    against the mean ``log1p``-normalised expression (``log_norm``, cells ×
+    genes, sparse). Returns ``(mid, s)``.
     """
-    zero_fraction = (log_norm == 0).mean(axis=0)
-    mean_log = log_norm.mean(axis=0)
+    log_norm = sparse.csr_matrix(log_norm)
+    n_cells = log_norm.shape[0]
+    zero_fraction = 1.0 - log_norm.getnnz(axis=0) / n_cells
+    mean_log = np.asarray(log_norm.sum(axis=0, dtype=np.float64)).ravel() / n_cells
     expressed = zero_fraction < 1
     x, y = mean_log[expressed], zero_fraction[expressed]
 
@@ -58,19 +61,40 @@ def fit_dropout_curve(log_norm: np.ndarray) -> tuple[float, float]:
     return float(mid), float(abs(s))
 
 
-def calibrate_quantile(proxy_log: np.ndarray, target_zero_rate: float, s: float) -> float:
-    """The percentile ``q`` for which ``Drop`` of ``proxy_log`` has ``target_zero_rate`` zeros.
+def group_mean_fill(log_values: sparse.csr_matrix, groups: np.ndarray | None):
+    """A stand-in for ``G(x)``: zeros replaced by their gene's mean in the cell's group.
 
-    ``proxy_log`` stands in for the generator's output (a dense matrix of log
-    values). The expected zero rate, the mean of ``p``, rises with the
-    threshold ``P_q``; the threshold is found by bisection and ``q`` is its
-    percentile rank. Where the target cannot be reached, the nearest end
-    (0 or 100) is returned and logged.
+    Returned as distinct values and their counts, ``(values, weights)``: the
+    observed values (weight 1 each), and per group and gene the mean
+    (zeros included) weighted by the number of zeros it fills.
     """
-    values = np.sort(np.asarray(proxy_log, dtype=np.float64).ravel())
+    labels = np.zeros(log_values.shape[0], int) if groups is None else np.asarray(groups)
+    values, weights = [log_values.data.astype(np.float64)], [np.ones(log_values.nnz)]
+    for label in np.unique(labels):
+        block = log_values[labels == label]
+        values.append(np.asarray(block.sum(axis=0, dtype=np.float64)).ravel() / block.shape[0])
+        weights.append(block.shape[0] - block.getnnz(axis=0))
+    return np.concatenate(values), np.concatenate(weights).astype(np.float64)
+
+
+def calibrate_quantile(
+    values: np.ndarray, weights: np.ndarray, target_zero_rate: float, s: float
+) -> float:
+    """The percentile ``q`` for which ``Drop`` has ``target_zero_rate`` zeros.
+
+    ``values`` with ``weights`` (how often each occurs) stand in for the
+    generator's output on a log scale. The expected zero rate, the weighted
+    mean of ``p``, rises with the threshold ``P_q``; the threshold is found by
+    bisection and ``q`` is its percentile rank. Where the target cannot be
+    reached, the nearest end (0 or 100) is returned and logged.
+    """
+    order = np.argsort(values, kind="stable")
+    values, weights = values[order], weights[order]
+    cumulative = np.cumsum(weights)
 
     def zero_rate(threshold: float) -> float:
-        return float(np.mean(1.0 / (1.0 + np.exp(np.clip(s * (values - threshold), -50, 50)))))
+        p = 1.0 / (1.0 + np.exp(np.clip(s * (values - threshold), -50, 50)))
+        return float(np.dot(weights, p) / cumulative[-1])
 
     lo, hi = values[0], values[-1]
     if not zero_rate(lo) <= target_zero_rate <= zero_rate(hi):
@@ -85,4 +109,5 @@ def calibrate_quantile(proxy_log: np.ndarray, target_zero_rate: float, s: float)
     for _ in range(40):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if zero_rate(mid) < target_zero_rate else (lo, mid)
-    return 100.0 * np.searchsorted(values, (lo + hi) / 2, side="right") / len(values)
+    below = np.searchsorted(values, (lo + hi) / 2, side="right")
+    return 100.0 * (cumulative[below - 1] if below else 0.0) / cumulative[-1]

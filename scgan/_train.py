@@ -1,18 +1,271 @@
-"""Pieces every adversarial backend trains with: checked optimiser steps, and epochs with validation."""
+"""The one adversarial training loop every backend trains through.
+
+A backend describes its game as an :class:`AdversarialPlan`: its networks,
+the Adam settings of each player, its minibatches and its loss functions.
+:func:`train` builds the networks under the seed, creates the optimisers
+and runs the epochs: for each batch an optional shared forward pass, then
+the discriminator (critic) step on detached fakes and, every ``n_critic``
+steps, the generator step with the discriminator frozen (or the other way
+round where the plan says so). Each loss returns named terms; their means
+per epoch form the training history, one schema for every backend. This is
+the only module in scgan that creates or steps an optimiser.
+"""
 
 import copy
-import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-logger = logging.getLogger(__name__)
+from ._device import autocast, seeded
+
+PLAYERS = ("discriminator", "generator")
 
 
 class DivergenceError(RuntimeError):
     """A loss became NaN or infinite during training."""
+
+
+@dataclass
+class LossOutput:
+    """One player's loss for one step: the scalar to minimise and the named terms to log."""
+
+    loss: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Optimiser:
+    """Adam settings of one player: parameter groups (each with its ``lr``), betas, fused kernel."""
+
+    param_groups: list[dict]
+    betas: tuple[float, float] = (0.9, 0.999)
+    fused: bool = False
+
+
+class AdversarialPlan:
+    """What a backend supplies to :func:`train`; subclasses fill in the methods.
+
+    Attributes
+    ----------
+    name
+        Shown on the progress bar.
+    order
+        The players in the order they step on each batch.
+    n_critic
+        Discriminator steps per generator step.
+    mixed_precision
+        bfloat16 autocast on CUDA for the forward passes.
+    progress_terms
+        History terms shown on the progress bar after each epoch.
+    select
+        A history term: the networks of :meth:`kept` are restored to the
+        epoch where it was lowest (adversarial losses do not say when to
+        stop). ``None`` keeps the last epoch.
+    """
+
+    name: str = "scgan"
+    order: tuple[str, str] = PLAYERS
+    n_critic: int = 1
+    mixed_precision: bool = False
+    progress_terms: tuple[str, ...] = ()
+    select: str | None = None
+
+    def kept(self) -> nn.Module:
+        """The network restored to the epoch chosen by :attr:`select`."""
+        raise NotImplementedError
+
+    def build(self) -> None:
+        """Create the networks (called under the seed, before anything else draws numbers)."""
+        raise NotImplementedError
+
+    def modules(self) -> dict[str, list[nn.Module]]:
+        """The networks of each player (put in training mode at each epoch)."""
+        raise NotImplementedError
+
+    def optimisers(self) -> dict[str, Optimiser]:
+        """The Adam settings of each player."""
+        raise NotImplementedError
+
+    def steps_per_epoch(self) -> int:
+        raise NotImplementedError
+
+    def batches(self, epoch: int) -> Iterator[Any]:
+        """The minibatches of one epoch, drawn lazily (they may use the random generator)."""
+        raise NotImplementedError
+
+    def forward(self, batch) -> Any:
+        """A forward pass both players' losses share (e.g. the fakes); ``None`` by default."""
+        return None
+
+    def loss(self, player: str, batch, shared) -> LossOutput:
+        """The loss of ``player`` ("discriminator" or "generator") on ``batch``."""
+        raise NotImplementedError
+
+    def after_step(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Update state that follows each step (e.g. BEGAN's ``k_t``); returns terms to log."""
+        return {}
+
+    def after_epoch(self) -> dict[str, float]:
+        """Terms measured once per epoch (e.g. a validation error)."""
+        return {}
+
+
+@dataclass
+class BEGANBalance:
+    """BEGAN's equilibrium: ``k_t`` and the convergence measure ``M`` (Berthelot et al. 2017).
+
+    ``k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G)), 0, 1)`` and
+    ``M = L(x) + |γ L(x) − L(G)|``, per element of ``L(x)`` (one per gene
+    part, or a scalar). ``k`` is kept in float64.
+    """
+
+    gamma: float
+    lambda_k: float
+    k: torch.Tensor
+
+    @classmethod
+    def start(cls, gamma: float, lambda_k: float, shape=(), device=None) -> "BEGANBalance":
+        return cls(gamma, lambda_k, torch.zeros(shape, dtype=torch.float64, device=device))
+
+    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """``L_D = L(x) − k_t · L(G)``."""
+        return real - self.k.to(fake.dtype) * fake
+
+    def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Step ``k_t`` from this step's ``L(x)`` and ``L(G)``; returns ``k_t`` and ``M``."""
+        real, fake = real.detach().double(), fake.detach().double()
+        balance = self.gamma * real - fake
+        self.k = (self.k + self.lambda_k * balance).clamp(0.0, 1.0)
+        return {"k_t": self.k.clone(), "M": real + balance.abs()}
+
+
+@dataclass
+class TrainingResult:
+    history: dict[str, np.ndarray]
+    """Term name → values per epoch (first axis), for every backend alike."""
+    best_epoch: int | None
+    """The epoch kept (0-based), or ``None`` when the last one is."""
+
+
+def train(
+    plan: AdversarialPlan,
+    *,
+    epochs: int,
+    device: torch.device,
+    seed: int,
+    progress: bool | None,
+    patience: int | None = None,
+) -> TrainingResult:
+    """Build ``plan``'s networks under ``seed`` and train them for up to ``epochs`` epochs.
+
+    With ``plan.select``, the epoch with its lowest value is kept, and
+    training stops after ``patience`` epochs without a lower value. The
+    caller's random state is left alone.
+    """
+    with seeded(device, seed):
+        plan.build()
+        optimisers = {name: _adam(spec) for name, spec in plan.optimisers().items()}
+        with progress_bar(epochs * plan.steps_per_epoch(), enabled=progress, desc=plan.name) as bar:
+            loop = _Loop(plan, optimisers, device, bar)
+            return loop.run(epochs, patience)
+
+
+class _Loop:
+    """The epochs of :func:`train`, with the step count and the history."""
+
+    def __init__(self, plan: AdversarialPlan, optimisers, device: torch.device, bar: tqdm):
+        self.plan, self.optimisers, self.device, self.bar = plan, optimisers, device, bar
+        self.step = 0
+        self.epochs: list[dict[str, np.ndarray]] = []
+
+    def run(self, epochs: int, patience: int | None) -> TrainingResult:
+        select = self.plan.select
+        best_value, best_epoch, best_state = math.inf, None, None
+        for epoch in range(epochs):
+            terms = self._epoch(epoch)
+            self.epochs.append(terms)
+            self._show(epoch, epochs, terms)
+            if select is None:
+                continue
+            value = float(np.mean(terms[select]))
+            if value < best_value:
+                best_value, best_epoch = value, epoch
+                best_state = copy.deepcopy(self.plan.kept().state_dict())
+            if patience is not None and best_epoch is not None and epoch - best_epoch >= patience:
+                break
+        if best_state is not None:
+            self.plan.kept().load_state_dict(best_state)
+        return TrainingResult(_by_term(self.epochs), best_epoch)
+
+    def _epoch(self, epoch: int) -> dict[str, np.ndarray]:
+        plan = self.plan
+        for networks in plan.modules().values():
+            for network in networks:
+                network.train()
+        sums: dict[str, torch.Tensor] = {}
+        counts: dict[str, int] = {}
+        for batch in plan.batches(epoch):
+            for name, value in self._step(batch).items():
+                sums[name] = sums.get(name, 0) + value.detach().double()
+                counts[name] = counts.get(name, 0) + 1
+            self.bar.update()
+        terms = {name: (total / counts[name]).cpu().numpy() for name, total in sums.items()}
+        return terms | {name: np.asarray(v) for name, v in plan.after_epoch().items()}
+
+    def _step(self, batch) -> dict[str, torch.Tensor]:
+        plan = self.plan
+        with autocast(self.device, plan.mixed_precision):
+            shared = plan.forward(batch)
+        terms: dict[str, torch.Tensor] = {}
+        for player in plan.order:
+            if player == "generator" and (self.step + 1) % plan.n_critic:
+                continue
+            with _frozen([m for p, ms in plan.modules().items() if p != player for m in ms]):
+                with autocast(self.device, plan.mixed_precision):
+                    output = plan.loss(player, batch, shared)
+                optimizer_step(self.optimisers[player], output.loss, what=player, step=self.step)
+            terms |= output.terms
+        terms |= plan.after_step(terms)
+        self.step += 1
+        return terms
+
+    def _show(self, epoch: int, epochs: int, terms: dict[str, np.ndarray]) -> None:
+        shown = {name: f"{np.mean(terms[name]):.4f}" for name in self.plan.progress_terms}
+        self.bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", **shown)
+
+
+def _by_term(epochs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-epoch dicts of terms as one array per term; NaN where an epoch lacks a term."""
+    shapes = {name: np.shape(value) for terms in epochs for name, value in terms.items()}
+    return {
+        name: np.stack([terms.get(name, np.full(shape, np.nan)) for terms in epochs])
+        for name, shape in shapes.items()
+    }
+
+
+class _frozen:
+    """Switch gradients off for ``modules``' parameters inside the block (they do not step)."""
+
+    def __init__(self, modules: Iterable[nn.Module]):
+        self.parameters = [p for m in modules for p in m.parameters() if p.requires_grad]
+
+    def __enter__(self):
+        for p in self.parameters:
+            p.requires_grad_(False)
+
+    def __exit__(self, *_):
+        for p in self.parameters:
+            p.requires_grad_(True)
+
+
+def _adam(spec: Optimiser) -> torch.optim.Adam:
+    return torch.optim.Adam(spec.param_groups, betas=spec.betas, fused=True if spec.fused else None)
 
 
 def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
@@ -25,12 +278,6 @@ def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
         raise DivergenceError(msg)
 
 
-def progress_bar(total: int, *, enabled: bool | None, desc: str, unit: str = "epoch") -> tqdm:
-    """A tqdm bar; ``enabled=None`` shows it only when stderr is a terminal."""
-    disable = None if enabled is None else not enabled
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable)
-
-
 def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int):
     """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite."""
     check_finite(loss, what=what, step=step)
@@ -39,31 +286,18 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what
     optimizer.step()
 
 
-def train_with_validation(
-    run_epoch: Callable[[], dict[str, torch.Tensor]],
-    validate: Callable[[], float],
-    keep: nn.Module,
-    *,
-    epochs: int,
-    patience: int,
-) -> tuple[list[dict[str, torch.Tensor]], int, list[float]]:
-    """Run epochs, keep the state of ``keep`` with the lowest validation error, and restore it.
+def progress_bar(total: int, *, enabled: bool | None, desc: str, unit: str = "step") -> tqdm:
+    """A tqdm bar; ``enabled=None`` shows it only when stderr is a terminal."""
+    disable = None if enabled is None else not enabled
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable)
 
-    Adversarial losses do not say when to stop; a held-out error does. Stops
-    after ``patience`` epochs without improvement.
 
-    Returns the per-epoch logs, the best epoch (0-based) and the validation errors.
-    """
-    history, errors = [], []
-    best_error, best_epoch, best_state = float("inf"), -1, None
-    for epoch in range(epochs):
-        history.append(run_epoch())
-        errors.append(validate())
-        if errors[-1] < best_error:
-            best_error, best_epoch = errors[-1], epoch
-            best_state = copy.deepcopy(keep.state_dict())
-        if epoch - best_epoch >= patience:
-            break
-    if best_state is not None:
-        keep.load_state_dict(best_state)
-    return history, best_epoch, errors
+def epochs_for(steps: int, steps_per_epoch: int) -> int:
+    """Epochs that hold ``steps`` steps of ``steps_per_epoch`` (the last may be shorter)."""
+    return -(-steps // steps_per_epoch)
+
+
+def take(steps: int, make: Callable[[], Any]) -> Iterator[Any]:
+    """``steps`` results of ``make()``, each made only when asked for."""
+    for _ in range(steps):
+        yield make()

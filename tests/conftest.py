@@ -4,6 +4,14 @@ import torch
 
 import scgan
 
+TINY = {
+    "began": {"side": 4, "epochs": 2, "n_repeats": 2, "batch_size": 32},
+    "scigans": {"epochs": 2, "n_generated": 20, "k": 3},
+    "gain": {"iterations": 30},
+    "misgan": {"iterations": 30},
+}
+"""Settings of every backend small enough for a test (one place: ``from conftest import TINY``)."""
+
 matplotlib.use("Agg")
 # One torch thread: on 2-core machines the default (2) collapses when another
 # process is busy (see README, "Threads").

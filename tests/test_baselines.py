@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import scgan
-from scgan._data import get_counts
+from scgan._anndata import get_counts
 
 OPTIONAL = {"magic": "magic", "scvi": "scvi"}
 KWARGS = {"scvi": {"max_epochs": 2}}

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 import torch
+from scipy import sparse
 
-from scgan._dropout import apply_dropout, calibrate_quantile, dropout_probability, fit_dropout_curve
+from scgan._dropout import (
+    apply_dropout,
+    calibrate_quantile,
+    dropout_probability,
+    fit_dropout_curve,
+    group_mean_fill,
+)
 
 
 def test_probability_falls_as_expression_rises():
@@ -43,7 +50,7 @@ def test_auto_hits_the_target_zero_rate():
     rng = np.random.default_rng(1)
     proxy = rng.gamma(2.0, 0.7, (300, 80))
     for target in (0.3, 0.6):
-        q = calibrate_quantile(proxy, target, s=2.0)
+        q = calibrate_quantile(proxy.ravel(), np.ones(proxy.size), target, s=2.0)
         rate = dropout_probability(
             torch.tensor(proxy, dtype=torch.float32)[:, None, :], q, 2.0
         ).mean()
@@ -51,8 +58,30 @@ def test_auto_hits_the_target_zero_rate():
 
 
 def test_unreachable_target_returns_an_end():
-    proxy = np.linspace(0, 1, 100)[None, :]
-    assert calibrate_quantile(proxy, 0.999, s=0.1) == 100.0
+    proxy = np.linspace(0, 1, 100)
+    assert calibrate_quantile(proxy, np.ones(100), 0.999, s=0.1) == 100.0
+
+
+def test_weighted_values_count_as_repeated_ones():
+    rng = np.random.default_rng(3)
+    values, weights = rng.gamma(2.0, 0.7, 50), rng.integers(1, 6, 50)
+    repeated = np.repeat(values, weights)
+    q = calibrate_quantile(values, weights.astype(float), 0.4, s=2.0)
+    assert q == pytest.approx(calibrate_quantile(repeated, np.ones(len(repeated)), 0.4, s=2.0))
+
+
+def test_group_mean_fill_is_the_dense_fill_as_values_and_counts():
+    rng = np.random.default_rng(4)
+    log_values = np.where(rng.random((40, 12)) < 0.5, 0.0, rng.gamma(2.0, 1.0, (40, 12)))
+    groups = rng.integers(0, 3, 40)
+    values, weights = group_mean_fill(sparse.csr_matrix(log_values), groups)
+    filled = log_values.copy()
+    for g in range(3):
+        block = filled[groups == g]
+        filled[groups == g] = np.where(block == 0, block.mean(axis=0), block)
+    expected = np.sort(filled.ravel())
+    got = np.repeat(values, weights.astype(int))
+    np.testing.assert_allclose(np.sort(got), expected, rtol=1e-12)
 
 
 def test_fit_recovers_a_logistic_curve():

@@ -33,9 +33,10 @@ def test_writes_layers_and_uns_and_leaves_x_alone(adata):
     }
     assert record["batch"]["key"] == "batch"
     assert record["params"]["n_repeats"] == 2 and "dropout_q_used" in record["params"]
-    assert {"real", "fake", "k", "convergence", "reconstruction", "validation_mae"} <= set(
+    assert {"real", "fake", "k_t", "M", "reconstruction", "validation_mae"} <= set(
         record["history"]
     )
+    assert imputed.dtype == std.dtype == np.float32
 
 
 def test_copy_and_key_added(adata):
@@ -151,12 +152,11 @@ def test_too_few_cells():
 
 def test_failure_during_training_leaves_adata_unchanged(adata, monkeypatch):
     from scgan._train import DivergenceError
-    from scgan.models.began import BEGANImputer
 
-    def diverge(self, data):
+    def diverge(*_, **__):
         raise DivergenceError("training diverged at step 3")
 
-    monkeypatch.setattr(BEGANImputer, "_train", diverge)
+    monkeypatch.setattr("scgan.models.began._model.train", diverge)
     snapshot = adata.copy()
     with pytest.raises(DivergenceError, match="step 3"):
         scgan.pp.impute_dropouts(adata, labels_key="cell_type", **FAST)

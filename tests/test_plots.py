@@ -43,6 +43,8 @@ def test_training_history_of_other_backends(sim_batches):
     scgan.pp.impute_dropouts(adata, method="gain", iterations=300)
     fig = scgan.pl.training_history(adata)
     assert [ax.get_title() for ax in fig.axes] == ["discriminator", "generator", "mse"]
+    history = adata.uns["scgan_imputed"]["history"]
+    assert len(history["mse"]) == 150  # one value per epoch: 300 steps, ⌈240 / 128⌉ = 2 per epoch
     _renders(fig)
 
 

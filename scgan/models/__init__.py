@@ -1,16 +1,29 @@
-"""Imputation backends (pure torch modules and their fit/impute logic)."""
+"""Imputation backends (pure torch modules and their fit/impute logic) and their contract."""
 
-from ._registry import BACKENDS, make_backend
+from ._base import Backend, Imputation
+from ._registry import BACKENDS, DEFAULT_METHOD, make_backend
 from .began import BEGANConfig, BEGANImputer
 from .scigans import ScIGANsConfig, ScIGANsImputer
-from .tabular import GAINConfig, GAINImputer, MisGANConfig, MisGANImputer
+from .tabular import (
+    GAINBackend,
+    GAINConfig,
+    GAINImputer,
+    MisGANBackend,
+    MisGANConfig,
+    MisGANImputer,
+)
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_METHOD",
     "BEGANConfig",
     "BEGANImputer",
+    "Backend",
+    "GAINBackend",
     "GAINConfig",
     "GAINImputer",
+    "Imputation",
+    "MisGANBackend",
     "MisGANConfig",
     "MisGANImputer",
     "ScIGANsConfig",

@@ -1,28 +1,34 @@
-"""Backends of ``impute_dropouts``, chosen by name."""
+"""The backends of ``impute_dropouts``, by name: the one list every other list comes from."""
 
 from dataclasses import fields
 
-from .began import BEGANConfig, BEGANImputer
-from .scigans import ScIGANsConfig, ScIGANsImputer
-from .tabular import ExpressionImputer, GAINConfig, MisGANConfig
+from ._base import Backend
+from .began import BEGANImputer
+from .scigans import ScIGANsImputer
+from .tabular import GAINBackend, MisGANBackend
 
-BACKENDS: dict[str, tuple[type, type]] = {
-    "began": (BEGANImputer, BEGANConfig),
-    "scigans": (ScIGANsImputer, ScIGANsConfig),
-    "gain": (ExpressionImputer, GAINConfig),
-    "misgan": (ExpressionImputer, MisGANConfig),
+BACKENDS: dict[str, type[Backend]] = {
+    backend.name: backend for backend in (BEGANImputer, ScIGANsImputer, GAINBackend, MisGANBackend)
 }
-"""Method name → (imputer class, config class)."""
+"""Method name → backend class."""
+
+DEFAULT_METHOD = "began"
+
+
+def methods_doc() -> str:
+    """The registry as the bullet list of ``impute_dropouts``' ``method`` parameter."""
+    return "\n".join(f"        - ``{name!r}``: {b.summary}." for name, b in BACKENDS.items())
 
 
 def make_backend(
     method: str, *, config=None, device: str, random_state: int, progress=None, **overrides
-):
-    """An unfitted imputer for ``method``, its config built from defaults, ``config`` and ``overrides``."""
+) -> Backend:
+    """An unfitted backend for ``method``, its config built from defaults, ``config`` and ``overrides``."""
     if method not in BACKENDS:
         msg = f"unknown method {method!r}; choose one of {sorted(BACKENDS)}"
         raise ValueError(msg)
-    imputer_class, config_class = BACKENDS[method]
+    backend = BACKENDS[method]
+    config_class = backend.config_class
     known = {f.name for f in fields(config_class)}
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -33,5 +39,6 @@ def make_backend(
         msg = f"config for method {method!r} must be a {config_class.__name__}"
         raise TypeError(msg)
     settings = {f.name: getattr(base, f.name) for f in fields(config_class)} | overrides
-    config = config_class(**settings)
-    return imputer_class(config, device=device, random_state=random_state, progress=progress)
+    return backend(
+        config_class(**settings), device=device, random_state=random_state, progress=progress
+    )

@@ -3,27 +3,27 @@
 import anndata as ad
 import numpy as np
 
-from .._data import get_counts, normalise_log
+from .._anndata import get_counts
+from .._data import normalise_log
 from .._dropout import fit_dropout_curve
 from .._keys import IMPUTED, MASK_KEY
 
 PANEL_TITLES = {
     "real": "L(x), real cells",
     "fake": "L(G), generated cells",
-    "k": "k_t",
-    "convergence": "M (convergence)",
+    "k_t": "k_t",
     "M": "M (convergence)",
     "validation_mae": "validation MAE",
 }
-"""History entries drawn by :func:`training_history`, in order, with their titles."""
+"""History terms of the BEGAN games drawn by :func:`training_history`, in order, with titles."""
 
 
 def training_history(adata: ad.AnnData, *, key: str = IMPUTED, panel_size=(3.0, 2.4)):
-    """Draw the training history recorded in ``uns[key]``: L(x), L(G), k_t and M per epoch.
+    """Draw the training history recorded in ``uns[key]``: each loss term per epoch.
 
-    Also the validation error when the backend records one (``began``). With
-    several gene parts the line is their mean and the band their range. For
-    backends without these entries (GAIN, MisGAN), every recorded loss is drawn.
+    For the BEGAN games (``began``, ``scigans``): L(x), L(G), k_t, M and, when
+    recorded, the validation error; for the other backends every term. With
+    several gene parts the line is their mean and the band their range.
 
     Returns
     -------
@@ -33,8 +33,6 @@ def training_history(adata: ad.AnnData, *, key: str = IMPUTED, panel_size=(3.0, 
 
     history = _record(adata, key)["history"]
     names = [name for name in PANEL_TITLES if name in history] or list(history)
-    if "convergence" in names and "M" in names:
-        names.remove("M")
     fig, axes = plt.subplots(
         1,
         len(names),
@@ -50,7 +48,7 @@ def training_history(adata: ad.AnnData, *, key: str = IMPUTED, panel_size=(3.0, 
         if values.shape[1] > 1:
             ax.fill_between(steps, values.min(axis=1), values.max(axis=1), color="C0", alpha=0.2)
         ax.set_title(PANEL_TITLES.get(name, name), fontsize=9)
-        ax.set_xlabel("epoch" if name in PANEL_TITLES else "record")
+        ax.set_xlabel("epoch")
     best = adata.uns[key]["params"].get("best_epoch")
     if best is not None:
         for ax in axes.flat:
@@ -103,8 +101,8 @@ def dropout_curve(adata: ad.AnnData, *, layer: str | None = None, key: str = IMP
     import matplotlib.pyplot as plt
 
     log_norm = normalise_log(get_counts(adata, layer))
-    zero_fraction = (log_norm == 0).mean(axis=0)
-    mean_log = log_norm.mean(axis=0)
+    zero_fraction = 1 - log_norm.getnnz(axis=0) / log_norm.shape[0]
+    mean_log = np.asarray(log_norm.mean(axis=0)).ravel()
     mid, s = fit_dropout_curve(log_norm)
     if ax is None:
         _, ax = plt.subplots(figsize=(3.8, 3.0), constrained_layout=True)

@@ -4,12 +4,21 @@ import anndata as ad
 
 from .._imputer import Imputer
 from .._keys import IMPUTED
+from ..models import DEFAULT_METHOD
+from ..models._registry import methods_doc
 
 
+def _with_methods(function):
+    """Fill the ``{methods}`` list of the docstring from the registry of backends."""
+    function.__doc__ = function.__doc__.replace("{methods}", methods_doc())
+    return function
+
+
+@_with_methods
 def impute_dropouts(
     adata: ad.AnnData,
     *,
-    method: str = "began",
+    method: str = DEFAULT_METHOD,
     layer: str | None = None,
     labels_key: str | None = None,
     batch_key: str | None = None,
@@ -26,87 +35,86 @@ def impute_dropouts(
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
 
-    The default ``method="began"`` is the improved scIGANs of SPEC §2: genes are
-    cut into ``n_repeats`` random partitions of ``side²`` genes; for each part a
-    generator that sees the real cell (and its cell type, batch and
-    neighbourhood) plays a BEGAN game against an autoencoder discriminator that
-    sees the generator's output after a logit-percentile artificial dropout, and
-    is tied to the cell by a reconstruction term on observed counts. The epoch
-    is chosen on held-out observed counts; the repeats' imputations are averaged.
+        The default ``method="began"`` is the improved scIGANs of SPEC §2: genes are
+        cut into ``n_repeats`` random partitions of ``side²`` genes; for each part a
+        generator that sees the real cell (and its cell type, batch and
+        neighbourhood) plays a BEGAN game against an autoencoder discriminator that
+        sees the generator's output after a logit-percentile artificial dropout, and
+        is tied to the cell by a reconstruction term on observed counts. The epoch
+        is chosen on held-out observed counts; the repeats' imputations are averaged.
 
-    Parameters
-    ----------
-    adata
-        Cells × genes with raw counts (dense or any scipy sparse format).
-    method
-        Backend name (see ``scgan.models.BACKENDS``): ``"began"`` (this
-        method), ``"scigans"`` (scIGANs as published, for comparison; see
-        :class:`scgan.models.ScIGANsImputer`), ``"gain"`` or ``"misgan"`` (the
-        tabular imputers :class:`scgan.models.GAINImputer` and
-        :class:`scgan.models.MisGANImputer` on log-normalised values with zeros
-        as missing). Only ``"began"`` uses batches; GAIN and MisGAN use no labels.
-    layer
-        Read counts from ``layers[layer]`` instead of ``X``.
-    labels_key
-        ``obs`` column with cell types. Without it, labels are derived by
-        Leiden clustering (resolution 1) of the log-normalised counts' PCA,
-        which is logged and recorded in ``uns[key_added]['labels']``.
-    batch_key
-        ``obs`` column with batches (sequencing technique or sample).
-    target_batch
-        Impute every cell as if it had been measured in this batch (needs
-        ``batch_key``): batch-effect-aware imputation. Combine with
-        ``only_zeros=False`` to move the observed counts too; with
-        ``only_zeros=True`` they keep their own batch's effect.
-    key_added
-        Name of the output layer and ``uns`` entry.
-    only_zeros
-        Keep observed counts and fill only the zeros; ``False`` returns the
-        generator's output everywhere (denoising).
-    n_repeats
-        Number of random gene partitions averaged (``"began"`` only; its
-        default if ``None``).
-    random_state
-        Seed; on the CPU the same seed gives the same result.
-    device
-        ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
-    config
-        A backend config object (e.g. :class:`scgan.models.BEGANConfig`);
-        ``settings`` override its fields.
-    copy
-        Return a new AnnData instead of writing into ``adata``.
-    progress
-        Show a progress bar while training (epoch, ``M``, ``k_t``): ``None``
-        shows it only when output goes to a terminal.
-    **settings
-        Any field of the backend's config, e.g. ``side``, ``epochs``,
-        ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
-        ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
-        for the other backends :class:`~scgan.models.ScIGANsConfig`,
-        :class:`~scgan.models.GAINConfig`, :class:`~scgan.models.MisGANConfig`).
+        Parameters
+        ----------
+        adata
+            Cells × genes with raw counts (dense or any scipy sparse format).
+        method
+            Backend name (``scgan.models.BACKENDS``):
 
-    Returns
-    -------
-    ``None``, or the new AnnData when ``copy=True``. Writes
-    ``layers[key_added]`` (imputed counts, each cell on its own count scale),
-    ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
-    over the generated neighbours for ``"scigans"``, 0 for GAIN and MisGAN,
-    which give one imputation; 0 where observed counts are kept) and
-    ``uns[key_added]`` (the settings used, the label and batch sources and the
-    training history). ``X`` and other layers are left
-    as they are; if anything fails, ``adata`` is unchanged.
+    {methods}
 
-    See Also
-    --------
-    scgan.Imputer : the same, trained once and kept: impute new cells, save, load.
+            Only ``"began"`` uses batches; GAIN and MisGAN use no labels.
+        layer
+            Read counts from ``layers[layer]`` instead of ``X``.
+        labels_key
+            ``obs`` column with cell types. Without it, labels are derived by
+            Leiden clustering (resolution 1) of the log-normalised counts' PCA,
+            which is logged and recorded in ``uns[key_added]['labels']``.
+        batch_key
+            ``obs`` column with batches (sequencing technique or sample).
+        target_batch
+            Impute every cell as if it had been measured in this batch (needs
+            ``batch_key``): batch-effect-aware imputation. Combine with
+            ``only_zeros=False`` to move the observed counts too; with
+            ``only_zeros=True`` they keep their own batch's effect.
+        key_added
+            Name of the output layer and ``uns`` entry.
+        only_zeros
+            Keep observed counts and fill only the zeros; ``False`` returns the
+            generator's output everywhere (denoising).
+        n_repeats
+            Number of random gene partitions averaged (``"began"`` only; its
+            default if ``None``).
+        random_state
+            Seed; on the CPU the same seed gives the same result.
+        device
+            ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
+        config
+            A backend config object (e.g. :class:`scgan.models.BEGANConfig`);
+            ``settings`` override its fields.
+        copy
+            Return a new AnnData instead of writing into ``adata``.
+        progress
+            Show a progress bar while training (epoch, ``M``, ``k_t``): ``None``
+            shows it only when output goes to a terminal.
+        **settings
+            Any field of the backend's config, e.g. ``side``, ``epochs``,
+            ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
+            ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
+            for the other backends :class:`~scgan.models.ScIGANsConfig`,
+            :class:`~scgan.models.GAINConfig`, :class:`~scgan.models.MisGANConfig`).
 
-    Examples
-    --------
-    >>> import scgan
-    >>> adata = scgan.datasets.simulate(200, 100, random_state=0)
-    >>> scgan.pp.impute_dropouts(adata, labels_key="cell_type", side=6, epochs=2)
-    >>> adata.layers["scgan_imputed"].shape
-    (200, 100)
+        Returns
+        -------
+        ``None``, or the new AnnData when ``copy=True``. Writes
+        ``layers[key_added]`` (imputed counts, each cell on its own count scale),
+        ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
+        over the generated neighbours for ``"scigans"``, 0 where observed counts
+        are kept; GAIN and MisGAN give one imputation and write no spread) and
+        ``uns[key_added]`` (the settings used, the label and batch sources and the
+        training history: each loss term per epoch). Layers are float32. ``X`` and other layers are left
+        as they are; if anything fails, ``adata`` is unchanged.
+
+        See Also
+        --------
+        scgan.Imputer : the same, trained once and kept: impute new cells, save, load.
+
+        Examples
+        --------
+        >>> import scgan
+        >>> adata = scgan.datasets.simulate(200, 100, random_state=0)
+        >>> scgan.pp.impute_dropouts(adata, labels_key="cell_type", side=6, epochs=2)
+        >>> adata.layers["scgan_imputed"].shape
+        (200, 100)
     """
     if n_repeats is not None:
         settings["n_repeats"] = n_repeats

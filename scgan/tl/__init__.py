@@ -1,16 +1,18 @@
 """Tools: masking, scores, baselines and the benchmark."""
 
 from ._baselines import BASELINES
-from ._benchmark import benchmark
+from ._benchmark import DEFAULT_BENCHMARK, benchmark
 from ._gan_method import gan_method
 from ._impute_baseline import impute_baseline
 from ._lisi import lisi
 from ._mask import mask_nonzeros
 from ._score_imputation import score_imputation
 from ._score_structure import batch_asw, score_structure
+from ._score_table import score_table
 
 __all__ = [
     "BASELINES",
+    "DEFAULT_BENCHMARK",
     "batch_asw",
     "benchmark",
     "gan_method",
@@ -19,4 +21,5 @@ __all__ = [
     "mask_nonzeros",
     "score_imputation",
     "score_structure",
+    "score_table",
 ]

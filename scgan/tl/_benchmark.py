@@ -5,10 +5,10 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from .._data import get_counts, obs_column
+from .._anndata import get_counts, obs_column
 from .._keys import MASK_KEY
 from .._measure import measure
-from ..models import BACKENDS
+from ..models import BACKENDS, DEFAULT_METHOD
 from ._baselines import BASELINES, Imputer
 from ._gan_method import gan_method
 from ._mask import mask_nonzeros
@@ -18,11 +18,13 @@ from ._score_structure import score_structure
 logger = logging.getLogger(__name__)
 
 COLUMNS = ["dataset", "method", "metric", "value", "seconds", "peak_memory_mb"]
+DEFAULT_BENCHMARK = ("none", "celltype_mean", "knn_smoothing", "alra", DEFAULT_METHOD)
+"""What :func:`benchmark` runs by default (``celltype_mean`` only with ``labels_key``)."""
 
 
 def benchmark(
     adata: ad.AnnData,
-    methods: Sequence[str] | Mapping[str, Imputer] = ("none", "knn_smoothing", "alra", "began"),
+    methods: Sequence[str] | Mapping[str, Imputer] | None = None,
     *,
     dataset: str = "data",
     layer: str | None = None,
@@ -48,7 +50,7 @@ def benchmark(
         Cells × genes with raw counts in ``X`` (or ``layers[layer]``).
     methods
         Baseline names (see :func:`scgan.tl.impute_baseline`) and scgan method
-        names (``"began"``, run with default settings), or a mapping of name →
+        names (``scgan.models.BACKENDS``, run with default settings), or a mapping of name →
         imputer with the common call shape
         ``fn(counts, *, labels, batches, random_state) -> counts`` (see
         :func:`scgan.tl.gan_method` for scgan methods with other settings).
@@ -71,6 +73,8 @@ def benchmark(
     A tidy DataFrame with columns dataset, method, metric, value, seconds and
     peak_memory_mb (one row per method and metric).
     """
+    if methods is None:
+        methods = [m for m in DEFAULT_BENCHMARK if m != "celltype_mean" or labels_key]
     imputers = _resolve(methods)
     work = adata.copy()
     if MASK_KEY in work.uns:

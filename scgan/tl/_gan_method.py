@@ -27,7 +27,7 @@ def gan_method(method: str = "began", *, target_batch: str | None = None, **sett
     ``scgan.tl.benchmark(adata, {"began α=0": gan_method(alpha=0)})``.
     """
 
-    uses_batches = getattr(BACKENDS[method][0], "uses_batches", True)
+    uses_batches = BACKENDS[method].uses_batches
 
     def impute(counts, *, labels=None, batches=None, random_state=0) -> np.ndarray:
         batches = batches if uses_batches else None

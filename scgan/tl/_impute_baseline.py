@@ -3,7 +3,7 @@ import logging
 import anndata as ad
 import numpy as np
 
-from .._data import get_counts, obs_column
+from .._anndata import get_counts, obs_column
 from ._baselines import BASELINES
 
 logger = logging.getLogger(__name__)

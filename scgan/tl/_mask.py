@@ -1,7 +1,7 @@
 import anndata as ad
 import numpy as np
 
-from .._data import get_counts
+from .._anndata import get_counts
 from .._keys import MASK_KEY
 
 

@@ -25,7 +25,7 @@ def score_imputation(
 
     Imputed counts are compared as they are, on each cell's library in the
     imputer's input, which lacks the hidden counts: count errors include that
-    shrinkage (``benchmarks/library_scale.py`` measures it).
+    shrinkage (measured in the project's ``docs/research.md``).
 
     Parameters
     ----------

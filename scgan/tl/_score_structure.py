@@ -5,8 +5,9 @@ import numpy as np
 from sklearn import metrics
 from sklearn.cluster import KMeans
 
+from .._anndata import obs_column
 from .._cluster import leiden, pca_embedding
-from .._data import normalise_log, obs_column
+from .._data import normalise_log
 from ._lisi import lisi
 
 

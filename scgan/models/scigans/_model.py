@@ -1,23 +1,21 @@
 """Fitting and imputing with scIGANs (SPEC §3), on arrays: no AnnData here."""
 
-import copy
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import sparse
 
-from ..._data import dense, expressed_genes
-from ..._device import resolve_device, seeded
-from ..._train import optimizer_step, progress_bar
+from ..._data import dense_rows, expressed_genes
+from ..._train import train
+from .._base import Backend, Imputation
 from .._state import gan_weights, restore_gan
-from ._module import Discriminator, Generator, init_weights
+from ._module import Discriminator, Generator
+from ._plan import ScIGANsPlan
 
 logger = logging.getLogger(__name__)
-
-LOSSES = ("real", "fake", "discriminator", "generator", "k", "M")
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,7 @@ class ScIGANsConfig:
             raise ValueError("; ".join(problems))
 
 
-@dataclass
-class ScIGANsImputer:
+class ScIGANsImputer(Backend):
     """scIGANs (Xu et al., NAR 2020) as released, with its known defects fixed.
 
     Each cell's raw counts, genes in input order, are divided by the cell's
@@ -102,68 +99,60 @@ class ScIGANsImputer:
     the ``k`` generated neighbours.
     """
 
-    config: ScIGANsConfig = ScIGANsConfig()
-    device: str = "auto"
-    random_state: int = 0
-    progress: bool | None = None
-    uses_batches = False
-    denoises = False
+    name = "scigans"
+    summary = "scIGANs as published (Xu et al. 2020), its known defects fixed, for comparison"
+    config_class = ScIGANsConfig
 
-    def fit(
-        self,
-        counts: sparse.spmatrix | np.ndarray,
-        codes: np.ndarray | None = None,
-        n_categories: list[int] | None = None,
-    ) -> "ScIGANsImputer":
+    def fit(self, counts, codes=None, n_categories=None) -> "ScIGANsImputer":
         """Train on ``counts`` (cells × genes); ``codes[:, 0]`` holds the cell-type labels."""
-        self.device_ = resolve_device(self.device)
+        self._resolve_device()
+        counts = sparse.csr_matrix(counts)
         labels, self.n_classes_ = _labels(counts.shape[0], codes, n_categories)
         self.n_genes_ = counts.shape[1]
         self.expressed_ = expressed_genes(counts)
         images, _ = self._images(counts)
-        with seeded(self.device_, self.random_state):
-            self._train(images, labels)
+        plan = ScIGANsPlan(self.config, images, self.side_, labels, self.n_classes_, self.device_)
+        result = train(
+            plan,
+            epochs=self.config.epochs,
+            device=self.device_,
+            seed=self.random_state,
+            progress=self.progress,
+        )
+        self.generator_, self.discriminator_ = plan.generator, plan.discriminator
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
         return self
 
-    def impute(
-        self, counts, codes: np.ndarray | None = None, *, only_zeros: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def impute(self, counts, codes=None, *, only_zeros: bool = True) -> Imputation:
         """Counts with zeros filled, and the spread over the generated neighbours (cells × genes).
 
         Observed counts are always kept (``only_zeros`` is part of the common signature).
         """
+        counts = sparse.csr_matrix(counts)
         labels, _ = _labels(counts.shape[0], codes, [self.n_classes_])
         images, maxima = self._images(counts)
-        cfg = self.config
-        filled = images.copy()
-        spread = np.zeros_like(images)
+        cfg, n = self.config, self.n_genes_
+        filled = np.empty(counts.shape, np.float32)
+        spread = np.empty(counts.shape, np.float32)
         generator = torch.Generator(device="cpu").manual_seed(self.random_state)
+        kept = maxima[:, None] * self.expressed_
         for label in np.unique(labels):
             cells = np.flatnonzero(labels == label)
             generated = self._generate(label, cfg.n_generated, generator)
             for chunk in np.array_split(cells, math.ceil(len(cells) / 512)):
-                median, std = _nearest_median(images[chunk], generated, cfg.k)
-                zero = images[chunk] == 0
-                filled[chunk] = np.where(zero, median, images[chunk])
-                spread[chunk] = np.where(zero, std, 0.0)
+                block = dense_rows(images, chunk, padding=self.side_**2 - n).astype(np.float64)
+                median, std = _nearest_median(block, generated, cfg.k)
+                zero = block == 0
+                filled[chunk] = (np.where(zero, median, block)[:, :n]) * kept[chunk]
+                spread[chunk] = (np.where(zero, std, 0.0)[:, :n]) * kept[chunk]
         empty = maxima == 0
         if empty.any():
             logger.info("%d cells without counts stay zero", int(empty.sum()))
-        scale = maxima[:, None]
-        n = self.n_genes_
-        kept = scale * self.expressed_
-        return filled[:, :n] * kept, spread[:, :n] * kept
+        return Imputation(filled, spread)
 
     def params(self) -> dict:
         """The settings actually used."""
-        return {
-            **asdict(self.config),
-            "betas": list(self.config.betas),
-            "device": str(self.device_),
-            "random_state": self.random_state,
-            "image_side": self.side_,
-            "best_epoch": self.best_epoch_,
-        }
+        return {**super().params(), "image_side": self.side_, "best_epoch": self.best_epoch_}
 
     @property
     def side_(self) -> int:
@@ -183,14 +172,12 @@ class ScIGANsImputer:
 
     def set_state(self, state: dict) -> "ScIGANsImputer":
         """Restore what :meth:`get_state` returned, on ``self.device``."""
-        self.device_ = resolve_device(self.device)
+        self._resolve_device()
         self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
         self.expressed_ = state["expressed"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
         restore_gan(self, state)
         return self
-
-    # --- training ----------------------------------------------------------------------------
 
     def _build_networks(self) -> None:
         self.generator_ = Generator(self.side_, self.n_classes_, self.config.latent_dim)
@@ -198,71 +185,13 @@ class ScIGANsImputer:
         self.generator_.to(self.device_)
         self.discriminator_.to(self.device_)
 
-    def _images(self, counts) -> tuple[np.ndarray, np.ndarray]:
-        """Cells divided by their maximum, zero-padded to ``s²`` genes; and the maxima."""
-        values = dense(counts).astype(np.float64)
-        maxima = values.max(axis=1)
-        scaled = values / np.where(maxima > 0, maxima, 1.0)[:, None]
-        padded = np.zeros((len(values), self.side_**2))
-        padded[:, : self.n_genes_] = scaled
-        return padded, maxima
-
-    def _train(self, images: np.ndarray, labels: np.ndarray) -> None:
-        cfg = self.config
-        device = self.device_
-        side, n_classes = self.side_, self.n_classes_
-        self._build_networks()
-        self.generator_.apply(init_weights)
-        self.discriminator_.apply(init_weights)
-        G, D = self.generator_, self.discriminator_
-        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas)
-        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
-        x_all = torch.as_tensor(images, dtype=torch.float32, device=device).view(-1, 1, side, side)
-        one_hot = torch.eye(n_classes, device=device)[torch.as_tensor(labels, device=device)]
-        batch_size = min(cfg.batch_size, len(images))
-        k, step = 0.0, 0
-        history = {name: [] for name in LOSSES}
-        best_m, best_state = float("inf"), None
-        with progress_bar(cfg.epochs, enabled=self.progress, desc="scgan scigans") as bar:
-            for epoch in range(cfg.epochs):
-                means, k, step = self._epoch(x_all, one_hot, (opt_g, opt_d), k, step, batch_size)
-                for name in history:
-                    history[name].append(means[name])
-                bar.update()
-                bar.set_postfix(M=f"{means['M']:.4f}", k_t=f"{k:.4f}")
-                if means["M"] < best_m:
-                    best_m, self.best_epoch_ = means["M"], epoch
-                    best_state = copy.deepcopy(G.state_dict())
-        G.load_state_dict(best_state)
-        self.history_ = {name: np.asarray(values) for name, values in history.items()}
-
-    def _epoch(self, x_all, one_hot, optimizers, k: float, step: int, batch_size: int):
-        """One pass over the cells; returns the mean losses, ``k_t`` and the step count."""
-        cfg, device = self.config, self.device_
-        G, D = self.generator_, self.discriminator_
-        opt_g, opt_d = optimizers
-        G.train()
-        D.train()
-        sums = dict.fromkeys(LOSSES, 0.0)
-        order = torch.randperm(len(x_all), device=device)
-        n_batches = len(x_all) // batch_size
-        for b in range(n_batches):
-            cells = order[b * batch_size : (b + 1) * batch_size]
-            x, c = x_all[cells], one_hot[cells]
-            fake = G(torch.randn(len(cells), cfg.latent_dim, device=device), c)
-            g_loss = D.reconstruction_error(fake, c)
-            optimizer_step(opt_g, g_loss, what="generator", step=step)
-            real_error = D.reconstruction_error(x, c)
-            fake_error = D.reconstruction_error(fake.detach(), c)
-            d_loss = real_error - k * fake_error
-            optimizer_step(opt_d, d_loss, what="discriminator", step=step)
-            losses = torch.stack([real_error, fake_error, d_loss, g_loss]).tolist()  # one sync
-            balance = cfg.gamma * losses[0] - losses[1]
-            k = min(max(k + cfg.lambda_k * balance, 0.0), 1.0)
-            for name, value in zip(LOSSES, (*losses, k, losses[0] + abs(balance)), strict=True):
-                sums[name] += value
-            step += 1
-        return {name: total / n_batches for name, total in sums.items()}, k, step
+    def _images(self, counts: sparse.csr_matrix) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Cells divided by their maximum (sparse, genes unpadded); and the maxima."""
+        maxima = np.asarray(counts.max(axis=1).todense(), dtype=np.float64).ravel()
+        scaled = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(scaled.indptr))
+        scaled.data /= np.where(maxima > 0, maxima, 1.0)[rows]
+        return scaled, maxima
 
     @torch.no_grad()
     def _generate(self, label: int, n: int, generator: torch.Generator) -> np.ndarray:

@@ -1,16 +1,18 @@
 """Tabular GAN imputers (GAIN, MisGAN): scikit-learn style, ``NaN`` as missing (SPEC §4)."""
 
-from ._expression import ExpressionImputer, config_for
+from ._config import HINTS, IMPUTER_INPUTS, GAINConfig, MisGANConfig
+from ._expression import GAINBackend, MisGANBackend, TabularBackend
 from ._gain import GAINImputer
 from ._misgan import MisGANImputer
 
-GAINConfig = config_for(GAINImputer)
-MisGANConfig = config_for(MisGANImputer)
-
 __all__ = [
-    "ExpressionImputer",
+    "HINTS",
+    "IMPUTER_INPUTS",
+    "GAINBackend",
     "GAINConfig",
     "GAINImputer",
+    "MisGANBackend",
     "MisGANConfig",
     "MisGANImputer",
+    "TabularBackend",
 ]

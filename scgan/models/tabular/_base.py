@@ -1,11 +1,62 @@
-"""The scikit-learn side shared by the tabular GAN imputers: checks, min–max scaling, seeding."""
+"""The scikit-learn side shared by the tabular GAN imputers: checks, min–max scaling, rows."""
+
+from collections.abc import Iterator
+from dataclasses import fields
 
 import numpy as np
 import torch
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
+from torch import nn
 
+from ..._data import dense_rows, row_chunks
 from ..._device import resolve_device, seeded
-from ..._train import progress_bar
+from ..._train import AdversarialPlan, epochs_for, train
+
+CHUNK = 4096
+"""Rows per forward pass when imputing."""
+
+
+class Table:
+    """Scaled values (missing entries 0) and their mask (1 observed), taken by rows.
+
+    Either dense tensors on the device, or a CSR matrix whose stored entries
+    (zeros included) are the observed ones, densified a block of rows at a time.
+    """
+
+    def __init__(self, values, mask, device: torch.device):
+        self.values, self.mask, self.device = values, mask, device
+        self.sparse = sparse.issparse(values)
+        self.n_rows = values.shape[0]
+
+    @classmethod
+    def from_dense(cls, values: np.ndarray, mask: np.ndarray, device) -> "Table":
+        tensors = [torch.as_tensor(a, dtype=torch.float32, device=device) for a in (values, mask)]
+        return cls(*tensors, device)
+
+    @classmethod
+    def from_observed(cls, values: sparse.csr_matrix, device) -> "Table":
+        """``values``' stored entries are observed, everything else missing."""
+        mask = sparse.csr_matrix(
+            (np.ones(values.nnz, np.float32), values.indices, values.indptr), shape=values.shape
+        )
+        return cls(values, mask, device)
+
+    def take(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.sparse:
+            return self.values[rows], self.mask[rows]
+        rows = rows.cpu().numpy()
+        return self._dense(self.values, rows), self._dense(self.mask, rows)
+
+    def chunks(self) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
+        for rows in row_chunks(self.n_rows, CHUNK):
+            if self.sparse:
+                yield rows, self._dense(self.values, rows), self._dense(self.mask, rows)
+            else:
+                yield rows, self.values[rows], self.mask[rows]
+
+    def _dense(self, matrix: sparse.csr_matrix, rows) -> torch.Tensor:
+        return torch.as_tensor(dense_rows(matrix, rows), dtype=torch.float32, device=self.device)
 
 
 class TabularGANImputer(TransformerMixin, BaseEstimator):
@@ -13,18 +64,21 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
 
     Columns are min–max scaled to [0, 1] with the minimum and range of their
     observed training values; ``transform`` reuses them (and the networks) on
-    new rows and returns observed entries unchanged. Subclasses implement
-    ``_train(x, m)`` and ``_impute(x, m)`` on scaled arrays (missing entries 0)
-    and masks (1 observed), and ``_networks(d)``: the named modules for ``d`` columns.
+    new rows and returns observed entries unchanged. Subclasses name their
+    ``config_class`` (whose fields are also their keyword arguments), and
+    implement ``_plan(table)`` (their game for the one training loop),
+    ``_networks(d)`` (the named modules for ``d`` columns) and
+    ``_impute_rows(x, m)`` (one imputation of scaled rows).
     """
 
+    config_class: type
+    n_draws = 1  # imputations averaged at transform (MisGAN makes it a setting)
     # fitted attributes and network-shaping settings the state carries besides weights and scaling
     _extra_state: tuple[str, ...] = ()
-    _at_least_one: tuple[str, ...] = ("batch_size",)  # settings refused below 1
 
     def fit(self, X, y=None):
         """Train the networks on ``X`` (rows × columns, ``NaN`` missing)."""
-        self._check_params()
+        self._config()
         x = check_matrix(X)
         observed = ~np.isnan(x)
         empty = np.flatnonzero(~observed.any(axis=0))
@@ -34,24 +88,34 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
                 "(nothing can be learnt about a column that is always missing)"
             )
             raise ValueError(msg)
-        self.n_features_in_ = x.shape[1]
         self.min_ = np.nanmin(x, axis=0)
         self.range_ = np.nanmax(x, axis=0) - self.min_
         self.device_ = resolve_device(self.device)
-        with seeded(self.device_, self.random_state):
-            self._train(*self._scaled(x))
-        return self
+        return self._fit_table(Table.from_dense(*self._scaled(x), self.device_))
+
+    def fit_observed(self, values: sparse.csr_matrix):
+        """Train on a CSR matrix whose stored entries are the observed ones (every column has one)."""
+        self._config()
+        columns = sparse.csc_matrix(values)
+        starts = columns.indptr[:-1]
+        self.min_ = np.minimum.reduceat(columns.data, starts).astype(np.float64)
+        self.range_ = np.maximum.reduceat(columns.data, starts) - self.min_
+        self.device_ = resolve_device(self.device)
+        return self._fit_table(self._observed_table(values))
 
     def transform(self, X):
         """``X`` with its missing entries imputed (observed entries unchanged)."""
         x = check_matrix(X)
-        if x.shape[1] != self.n_features_in_:
-            msg = f"X has {x.shape[1]} columns; the imputer was fitted on {self.n_features_in_}"
-            raise ValueError(msg)
-        scaled, mask = self._scaled(x)
-        with seeded(self.device_, self.random_state + 1):
-            imputed = self._impute(scaled, mask) * _safe(self.range_) + self.min_
+        self._check_width(x.shape[1])
+        imputed = np.empty(x.shape)
+        for rows, values in self._impute_table(Table.from_dense(*self._scaled(x), self.device_)):
+            imputed[rows] = values
         return np.where(np.isnan(x), imputed, x)
+
+    def impute_observed(self, values: sparse.csr_matrix) -> Iterator[tuple[slice, np.ndarray]]:
+        """Imputations of :meth:`fit_observed`'s kind of matrix, a block of rows at a time."""
+        self._check_width(values.shape[1])
+        return self._impute_table(self._observed_table(values))
 
     def get_state(self) -> dict:
         """The fitted state as plain values, arrays and weights (see ``models._state``)."""
@@ -77,15 +141,51 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
             net.load_state_dict(state["networks"][name])
         return self
 
-    def _check_params(self) -> None:
-        """Refuse settings the training cannot run with."""
-        small = [
-            f"{name}={getattr(self, name)}"
-            for name in self._at_least_one
-            if getattr(self, name) < 1
-        ]
-        if small:
-            msg = f"{', '.join(small)}: must be at least 1"
+    def _config(self):
+        """The settings as the config dataclass, which refuses impossible values."""
+        return self.config_class(
+            **{f.name: getattr(self, f.name) for f in fields(self.config_class)}
+        )
+
+    def _fit_table(self, table: Table):
+        self.n_features_in_ = table.values.shape[1]
+        plan = self._plan(table)
+        result = train(
+            plan,
+            epochs=epochs_for(self.iterations, plan.steps_per_epoch()),
+            device=self.device_,
+            seed=self.random_state,
+            progress=self.progress,
+        )
+        self.nets_, self.history_ = plan.nets, result.history
+        return self
+
+    def _plan(self, table: Table) -> AdversarialPlan:
+        raise NotImplementedError
+
+    def _networks(self, d: int) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def _impute_rows(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _impute_table(self, table: Table) -> Iterator[tuple[slice, np.ndarray]]:
+        """Unscaled imputations, ``CHUNK`` rows at a time (the mean of ``n_draws`` draws)."""
+        draws = self.n_draws
+        with seeded(self.device_, self.random_state + 1), torch.no_grad():
+            for rows, x, m in table.chunks():
+                chunk = np.mean(
+                    [
+                        self._impute_rows(x, m).cpu().numpy().astype(np.float64)
+                        for _ in range(draws)
+                    ],
+                    axis=0,
+                )
+                yield rows, chunk * _safe(self.range_) + self.min_
+
+    def _check_width(self, width: int) -> None:
+        if width != self.n_features_in_:
+            msg = f"X has {width} columns; the imputer was fitted on {self.n_features_in_}"
             raise ValueError(msg)
 
     def _scaled(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,22 +193,32 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         scaled = np.nan_to_num((x - self.min_) / _safe(self.range_), nan=0.0)
         return scaled.astype(np.float32), mask
 
-    def _progress(self):
-        """A bar over training steps (shown on a terminal when ``progress`` is ``None``)."""
-        name = type(self).__name__.removesuffix("Imputer")
-        return progress_bar(self.iterations, enabled=self.progress, desc=name, unit="step")
-
-    def _tensors(self, *arrays: np.ndarray) -> list[torch.Tensor]:
-        return [torch.as_tensor(a, dtype=torch.float32, device=self.device_) for a in arrays]
-
-    @torch.no_grad()
-    def _by_chunks(self, impute_rows, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """``impute_rows(x, m)`` over chunks of 4096 rows, as a float64 array."""
-        data, mask = self._tensors(x, m)
-        chunks = zip(data.split(4096), mask.split(4096), strict=True)
-        return (
-            torch.cat([impute_rows(xb, mb) for xb, mb in chunks]).cpu().numpy().astype(np.float64)
+    def _observed_table(self, values: sparse.csr_matrix) -> Table:
+        columns = values.indices
+        scaled = (values.data.astype(np.float64) - self.min_[columns]) / _safe(self.range_)[columns]
+        matrix = sparse.csr_matrix(
+            (scaled.astype(np.float32), values.indices, values.indptr), shape=values.shape
         )
+        return Table.from_observed(matrix, self.device_)
+
+
+class TabularPlan(AdversarialPlan):
+    """What the tabular games share: batches of random rows, ``iterations`` steps in all."""
+
+    def __init__(self, estimator: TabularGANImputer, table: Table):
+        self.estimator, self.table = estimator, table
+        self.batch_size = min(estimator.batch_size, table.n_rows)
+
+    def steps_per_epoch(self) -> int:
+        """An epoch: as many steps as a pass over the rows would take."""
+        return -(-self.table.n_rows // self.batch_size)
+
+    def batches(self, epoch: int) -> Iterator:
+        per_epoch = self.steps_per_epoch()
+        steps = min(per_epoch, self.estimator.iterations - epoch * per_epoch)
+        for _ in range(steps):
+            rows = torch.randint(self.table.n_rows, (self.batch_size,), device=self.table.device)
+            yield self.table.take(rows)
 
 
 def check_matrix(X) -> np.ndarray:

@@ -1,14 +1,19 @@
 """GAIN (Yoon et al. 2018): generator and per-entry discriminator with a hint (SPEC §4)."""
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
+from scipy import sparse
 from torch import nn
 
-from ..._train import optimizer_step
+from ..._train import LossOutput, Optimiser
 from .._blocks import mlp
-from ._base import TabularGANImputer, check_matrix
+from ._base import Table, TabularGANImputer, TabularPlan, check_matrix
+from ._config import GAINConfig
 
-HINTS = ("paper", "reference")
+CATEGORICAL = 20
+"""Columns with fewer distinct observed values count as near-categorical (for ``rounding``)."""
 
 
 class GAINImputer(TabularGANImputer):
@@ -42,18 +47,19 @@ class GAINImputer(TabularGANImputer):
         Progress bar over training steps; ``None`` shows it only on a terminal.
     """
 
+    config_class = GAINConfig
     _extra_state = ("categorical_",)
 
     def __init__(
         self,
         *,
-        batch_size: int = 128,
-        iterations: int = 10_000,
-        hint_rate: float = 0.9,
-        hint: str = "paper",
-        alpha: float = 100.0,
-        learning_rate: float = 1e-3,
-        rounding: bool = False,
+        batch_size: int = GAINConfig.batch_size,
+        iterations: int = GAINConfig.iterations,
+        hint_rate: float = GAINConfig.hint_rate,
+        hint: str = GAINConfig.hint,
+        alpha: float = GAINConfig.alpha,
+        learning_rate: float = GAINConfig.learning_rate,
+        rounding: bool = GAINConfig.rounding,
         device: str = "auto",
         random_state: int = 0,
         progress: bool | None = None,
@@ -73,28 +79,18 @@ class GAINImputer(TabularGANImputer):
         """Train on ``X`` (rows × columns, ``NaN`` missing)."""
         x = check_matrix(X)
         self.categorical_ = [
-            j for j in range(x.shape[1]) if len(np.unique(x[~np.isnan(x[:, j]), j])) < 20
+            j for j in range(x.shape[1]) if len(np.unique(x[~np.isnan(x[:, j]), j])) < CATEGORICAL
         ]
         return super().fit(x, y)
 
-    def transform(self, X):
-        """``X`` with missing entries imputed; observed entries unchanged."""
-        imputed = super().transform(X)
-        if self.rounding and self.categorical_:
-            missing = np.isnan(np.asarray(X, dtype=np.float64))
-            columns = self.categorical_
-            rounded = np.round(imputed[:, columns])
-            imputed[:, columns] = np.where(missing[:, columns], rounded, imputed[:, columns])
-        return imputed
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.hint not in HINTS:
-            msg = f"hint={self.hint!r}; choose one of {HINTS}"
-            raise ValueError(msg)
-        if not 0 <= self.hint_rate <= 1:
-            msg = f"hint_rate={self.hint_rate} must lie in [0, 1]"
-            raise ValueError(msg)
+    def fit_observed(self, values: sparse.csr_matrix):
+        columns = sparse.csc_matrix(values)
+        self.categorical_ = [
+            j
+            for j in range(values.shape[1])
+            if len(np.unique(columns.data[columns.indptr[j] : columns.indptr[j + 1]])) < CATEGORICAL
+        ]
+        return super().fit_observed(values)
 
     def hint_matrix(self, mask: torch.Tensor) -> torch.Tensor:
         """The hint for mask ``m``: ``b ⊙ m + 0.5 (1 − b)`` (paper) or ``b ⊙ m`` (reference)."""
@@ -107,38 +103,57 @@ class GAINImputer(TabularGANImputer):
         }
         return {name: net.to(self.device_) for name, net in nets.items()}
 
-    def _train(self, x: np.ndarray, m: np.ndarray) -> None:
-        self.nets_ = self._networks(x.shape[1])
-        generator, discriminator = self.nets_["generator"], self.nets_["discriminator"]
-        opt_g = torch.optim.Adam(generator.parameters(), lr=self.learning_rate)
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=self.learning_rate)
-        data, mask = self._tensors(x, m)
-        batch = min(self.batch_size, len(x))
-        history = {"discriminator": [], "generator": [], "mse": []}
-        with self._progress() as bar:
-            for step in range(self.iterations):
-                bar.update()
-                rows = torch.randint(len(x), (batch,), device=self.device_)
-                xb, mb = data[rows], mask[rows]
-                h = self.hint_matrix(mb)
-                generated = self._generate(xb, mb)
-                filled = mb * xb + (1 - mb) * generated
-                prob = discriminator(torch.cat([filled.detach(), h], 1))
-                d_loss = nn.functional.binary_cross_entropy(prob, mb)
-                optimizer_step(opt_d, d_loss, what="GAIN discriminator", step=step)
-                prob = discriminator(torch.cat([filled, h], 1))
-                adversarial = -((1 - mb) * torch.log(prob + 1e-8)).mean()
-                mse = ((mb * (generated - xb)) ** 2).mean() / mb.mean()
-                g_loss = adversarial + self.alpha * mse
-                optimizer_step(opt_g, g_loss, what="GAIN generator", step=step)
-                if step % 100 == 0:
-                    for name, value in zip(history, (d_loss, g_loss, mse), strict=True):
-                        history[name].append(value.item())
-        self.history_ = {name: np.asarray(values) for name, values in history.items()}
+    def _plan(self, table: Table) -> "GAINPlan":
+        return GAINPlan(self, table)
 
     def _generate(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         z = torch.rand_like(x) * 0.01
         return self.nets_["generator"](torch.cat([m * x + (1 - m) * z, m], 1))
 
-    def _impute(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-        return self._by_chunks(lambda xb, mb: mb * xb + (1 - mb) * self._generate(xb, mb), x, m)
+    def _impute_rows(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return m * x + (1 - m) * self._generate(x, m)
+
+    def _impute_table(self, table: Table) -> Iterator[tuple[slice, np.ndarray]]:
+        for rows, imputed in super()._impute_table(table):
+            if self.rounding and self.categorical_:
+                imputed[:, self.categorical_] = np.round(imputed[:, self.categorical_])
+            yield rows, imputed
+
+
+class GAINPlan(TabularPlan):
+    """GAIN's game: D predicts the mask from the completed rows and the hint."""
+
+    name = "GAIN"
+
+    def build(self) -> None:
+        self.nets = self.estimator.nets_ = self.estimator._networks(self.table.values.shape[1])
+
+    def modules(self):
+        return {name: [net] for name, net in self.nets.items()}
+
+    def optimisers(self) -> dict[str, Optimiser]:
+        lr = self.estimator.learning_rate
+        return {
+            name: Optimiser([{"params": net.parameters(), "lr": lr}])
+            for name, net in self.nets.items()
+        }
+
+    def forward(self, batch):
+        x, m = batch
+        hint = self.estimator.hint_matrix(m)
+        generated = self.estimator._generate(x, m)
+        return hint, generated, m * x + (1 - m) * generated
+
+    def loss(self, player: str, batch, shared) -> LossOutput:
+        x, m = batch
+        hint, generated, filled = shared
+        discriminator = self.nets["discriminator"]
+        if player == "discriminator":
+            prob = discriminator(torch.cat([filled.detach(), hint], 1))
+            d_loss = nn.functional.binary_cross_entropy(prob, m)
+            return LossOutput(d_loss, {"discriminator": d_loss})
+        prob = discriminator(torch.cat([filled, hint], 1))
+        adversarial = -((1 - m) * torch.log(prob + 1e-8)).mean()
+        mse = ((m * (generated - x)) ** 2).mean() / m.mean()
+        g_loss = adversarial + self.estimator.alpha * mse
+        return LossOutput(g_loss, {"generator": g_loss, "mse": mse})

@@ -1,17 +1,16 @@
 """MisGAN (Li et al. 2019), fully-connected, with its imputer (SPEC §4)."""
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..._train import optimizer_step
+from ..._train import LossOutput, Optimiser
 from .._blocks import gradient_penalty, mlp
-from ._base import TabularGANImputer
+from ._base import Table, TabularGANImputer, TabularPlan
+from ._config import MisGANConfig
 
 GAMES = ("data", "mask", "impute")
 CRITICS = tuple(f"{game}_critic" for game in GAMES)
 GENERATORS = ("data_gen", "mask_gen", "imputer")
-IMPUTER_INPUTS = ("complement", "separate")
 
 
 class _Temperature(nn.Module):
@@ -76,26 +75,26 @@ class MisGANImputer(TabularGANImputer):
         Progress bar over training steps; ``None`` shows it only on a terminal.
     """
 
-    _at_least_one = ("batch_size", "latent_dim", "n_critic", "n_draws")
+    config_class = MisGANConfig
     _extra_state = ("latent_dim", "imputer_input")  # they shape the networks
 
     def __init__(
         self,
         *,
-        iterations: int = 12_000,
-        batch_size: int = 64,
-        latent_dim: int = 128,
-        alpha: float = 0.2,
-        beta: float = 0.1,
-        gamma: float = 0.0,
-        imputer_input: str = "complement",
-        tau: float = 0.0,
-        temperature: float = 0.66,
-        gp_weight: float = 10.0,
-        n_critic: int = 5,
-        learning_rate: float = 1e-4,
-        imputer_learning_rate: float = 2e-4,
-        n_draws: int = 1,
+        iterations: int = MisGANConfig.iterations,
+        batch_size: int = MisGANConfig.batch_size,
+        latent_dim: int = MisGANConfig.latent_dim,
+        alpha: float = MisGANConfig.alpha,
+        beta: float = MisGANConfig.beta,
+        gamma: float = MisGANConfig.gamma,
+        imputer_input: str = MisGANConfig.imputer_input,
+        tau: float = MisGANConfig.tau,
+        temperature: float = MisGANConfig.temperature,
+        gp_weight: float = MisGANConfig.gp_weight,
+        n_critic: int = MisGANConfig.n_critic,
+        learning_rate: float = MisGANConfig.learning_rate,
+        imputer_learning_rate: float = MisGANConfig.imputer_learning_rate,
+        n_draws: int = MisGANConfig.n_draws,
         device: str = "auto",
         random_state: int = 0,
         progress: bool | None = None,
@@ -130,12 +129,6 @@ class MisGANImputer(TabularGANImputer):
         }
         return {name: net.to(self.device_) for name, net in nets.items()}
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.imputer_input not in IMPUTER_INPUTS:
-            msg = f"imputer_input={self.imputer_input!r}; choose one of {IMPUTER_INPUTS}"
-            raise ValueError(msg)
-
     def _mask(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         return x * m + self.tau * (1 - m)
 
@@ -152,46 +145,61 @@ class MisGANImputer(TabularGANImputer):
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device_)
 
-    def _train(self, x: np.ndarray, m: np.ndarray) -> None:
-        self.nets_ = nets = self._networks(x.shape[1])
-        opt = {
-            group: torch.optim.Adam(
-                [
-                    {"params": nets[name].parameters(), "lr": self._learning_rate(name)}
-                    for name in names
-                ],
-                betas=(0.5, 0.9),
-            )
-            for group, names in (("critics", CRITICS), ("generators", GENERATORS))
-        }
-        data, mask = self._tensors(x, m)
-        batch = min(self.batch_size, len(x))
-        history = {game: [] for game in GAMES}
-        with self._progress() as bar:
-            for step in range(1, self.iterations + 1):
-                bar.update()
-                rows = torch.randint(len(x), (batch,), device=self.device_)
-                estimates = self._critic_step(data[rows], mask[rows], opt, step)
-                if step % self.n_critic == 0:
-                    self._generator_step(data[rows], mask[rows], opt, step)
-                if step % 100 == 0:  # the critics' Wasserstein estimates
-                    for game, value in estimates.items():
-                        history[game].append(value.item())
-        self.history_ = {game: np.asarray(values) for game, values in history.items()}
+    def _plan(self, table: Table) -> "MisGANPlan":
+        return MisGANPlan(self, table)
 
     def _learning_rate(self, name: str) -> float:
         imputer = name in ("imputer", "impute_critic")
         return self.imputer_learning_rate if imputer else self.learning_rate
 
-    def _critic_step(self, x, m, opt, step: int) -> dict[str, torch.Tensor]:
-        """One update of the three critics; returns their Wasserstein estimates."""
-        nets = self.nets_
+
+class MisGANPlan(TabularPlan):
+    """MisGAN's three games: the critics step every step, the generators every ``n_critic``."""
+
+    name = "MisGAN"
+
+    def __init__(self, estimator: MisGANImputer, table: Table):
+        super().__init__(estimator, table)
+        self.n_critic = estimator.n_critic
+
+    def steps_per_epoch(self) -> int:
+        """A pass over the rows for the generators: ``n_critic`` critic steps for each of theirs."""
+        return self.n_critic * super().steps_per_epoch()
+
+    def build(self) -> None:
+        self.nets = self.estimator.nets_ = self.estimator._networks(self.table.values.shape[1])
+
+    def modules(self):
+        return {
+            "discriminator": [self.nets[name] for name in CRITICS],
+            "generator": [self.nets[name] for name in GENERATORS],
+        }
+
+    def optimisers(self) -> dict[str, Optimiser]:
+        rate = self.estimator._learning_rate
+        return {
+            player: Optimiser(
+                [{"params": self.nets[name].parameters(), "lr": rate(name)} for name in names],
+                betas=(0.5, 0.9),
+            )
+            for player, names in (("discriminator", CRITICS), ("generator", GENERATORS))
+        }
+
+    def loss(self, player: str, batch, shared) -> LossOutput:
+        x, m = batch
+        if player == "discriminator":
+            return self._critic_loss(x, m)
+        return self._generator_loss(x, m)
+
+    def _critic_loss(self, x, m) -> LossOutput:
+        """The three critics' WGAN-GP losses; their Wasserstein estimates are logged per game."""
+        model, nets = self.estimator, self.nets
         with torch.no_grad():
-            fake_data = nets["data_gen"](self._noise(len(x)))
-            fake_mask = nets["mask_gen"](self._noise(len(x)))
-            imputed = self._impute_rows(x, m)
+            fake_data = nets["data_gen"](model._noise(len(x)))
+            fake_mask = nets["mask_gen"](model._noise(len(x)))
+            imputed = model._impute_rows(x, m)
         pairs = {
-            "data": (self._mask(x, m), self._mask(fake_data, fake_mask)),
+            "data": (model._mask(x, m), model._mask(fake_data, fake_mask)),
             "mask": (m, fake_mask),
             "impute": (fake_data, imputed),
         }
@@ -199,39 +207,29 @@ class MisGANImputer(TabularGANImputer):
         for game, (real, fake) in pairs.items():
             critic = nets[f"{game}_critic"]
             wasserstein = critic(fake).mean() - critic(real).mean()
-            loss = loss + wasserstein + self.gp_weight * gradient_penalty(critic, real, fake)
+            loss = loss + wasserstein + model.gp_weight * gradient_penalty(critic, real, fake)
             estimates[game] = -wasserstein.detach()
-        optimizer_step(opt["critics"], loss, what="MisGAN critic", step=step)
-        return estimates
+        return LossOutput(loss, {"critic": loss.detach(), **estimates})
 
-    def _generator_step(self, x, m, opt, step: int) -> None:
-        """One update of the three generators against frozen critics (eq. 10)."""
-        nets = self.nets_
-        critics = [nets[name] for name in CRITICS]
-        for critic in critics:
-            critic.requires_grad_(False)
-        fake_data = nets["data_gen"](self._noise(len(x)))
-        fake_mask = nets["mask_gen"](self._noise(len(x)))
-        output = self._imputer_output(x, m)
+    def _generator_loss(self, x, m) -> LossOutput:
+        """The three generators' objectives (eq. 10) in one sum, each term on its own network."""
+        model, nets = self.estimator, self.nets
+        fake_data = nets["data_gen"](model._noise(len(x)))
+        fake_mask = nets["mask_gen"](model._noise(len(x)))
+        output = model._imputer_output(x, m)
         data_critic, impute_critic = nets["data_critic"], nets["impute_critic"]
         # the generator parts of G_i: L_i (+ γ mismatch), G_x: L_x + β L_i and
         # G_m: L_m + α L_x; detaching keeps each term on the network whose
         # objective it belongs to
         loss = (
             -impute_critic(x * m + output * (1 - m)).mean()
-            + self.gamma * observed_mse(output, x, m)
-            - data_critic(self._mask(fake_data, fake_mask.detach())).mean()
-            + self.beta * impute_critic(fake_data).mean()
+            + model.gamma * observed_mse(output, x, m)
+            - data_critic(model._mask(fake_data, fake_mask.detach())).mean()
+            + model.beta * impute_critic(fake_data).mean()
             - nets["mask_critic"](fake_mask).mean()
-            - self.alpha * data_critic(self._mask(fake_data.detach(), fake_mask)).mean()
+            - model.alpha * data_critic(model._mask(fake_data.detach(), fake_mask)).mean()
         )
-        optimizer_step(opt["generators"], loss, what="MisGAN generator", step=step)
-        for critic in critics:
-            critic.requires_grad_(True)
-
-    def _impute(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-        draws = [self._by_chunks(self._impute_rows, x, m) for _ in range(self.n_draws)]
-        return np.mean(draws, axis=0)
+        return LossOutput(loss, {"generator": loss.detach()})
 
 
 def observed_mse(output: torch.Tensor, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:

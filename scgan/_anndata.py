@@ -1,0 +1,304 @@
+"""The one place scgan reads and writes an AnnData.
+
+Reads and checks raw counts (kept sparse), encodes cell types and batches as
+integer codes (deriving cell types by clustering when none are given),
+matches the genes of new cells to the training genes, and writes the
+imputation (float32 layers and a record in ``uns``), saying what it added.
+"""
+
+import logging
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+from scipy import sparse
+
+from ._cluster import leiden, pca_embedding
+from ._data import as_csr, normalise_log, row_chunks
+from .models import Imputation
+
+logger = logging.getLogger(__name__)
+
+MIN_CELLS = 10
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix:
+    """Return ``X`` or ``layers[layer]`` as a float32 CSR copy, after checking it holds counts."""
+    if layer is not None and layer not in adata.layers:
+        msg = f"layer {layer!r} not found; available layers: {list(adata.layers)}"
+        raise KeyError(msg)
+    matrix = adata.X if layer is None else adata.layers[layer]
+    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+    if matrix is None:
+        msg = f"{where} is empty; pass layer= naming the raw counts"
+        raise ValueError(msg)
+    counts = as_csr(matrix)
+    values = counts.data
+    if not np.isfinite(values).all():
+        msg = f"{where} contains NaN or infinite values; remove or fill them before imputing"
+        raise ValueError(msg)
+    if (values < 0).any():
+        msg = f"{where} has negative values: raw counts are needed; pass layer='counts'"
+        raise ValueError(msg)
+    if not np.allclose(values, np.rint(values), rtol=0, atol=1e-6):
+        msg = (
+            f"{where} has non-integer values (normalised or log-transformed?): raw counts "
+            "are needed; pass layer='counts'"
+        )
+        raise ValueError(msg)
+    return counts
+
+
+def obs_column(adata: ad.AnnData, key: str) -> np.ndarray:
+    """``obs[key]`` as strings, after checking it exists and has no missing values."""
+    if key not in adata.obs:
+        msg = f"obs[{key!r}] not found; available columns: {list(adata.obs.columns)}"
+        raise KeyError(msg)
+    values = adata.obs[key]
+    if values.isna().any():
+        msg = f"obs[{key!r}] has {int(values.isna().sum())} missing values; fill or drop those cells first"
+        raise ValueError(msg)
+    return values.astype(str).to_numpy()
+
+
+def check_anndata(adata: ad.AnnData) -> None:
+    """Refuse AnnData objects that cannot take new layers safely."""
+    if not isinstance(adata, ad.AnnData):
+        msg = f"expected an AnnData, got {type(adata).__name__}"
+        raise TypeError(msg)
+    if adata.isbacked:
+        msg = "adata is backed (read with backed='r'); load it into memory first: adata = adata.to_memory()"
+        raise ValueError(msg)
+    if adata.is_view:
+        msg = (
+            "adata is a view of another AnnData; make it a real object first: adata = adata.copy()"
+        )
+        raise ValueError(msg)
+    if not adata.var_names.is_unique:
+        repeated = adata.var_names[adata.var_names.duplicated()].unique().tolist()
+        msg = (
+            f"gene names repeat (e.g. {repeated[:5]}), so genes cannot be matched by name; "
+            "make them unique first: adata.var_names_make_unique()"
+        )
+        raise ValueError(msg)
+
+
+def check_size(counts: sparse.csr_matrix) -> None:
+    """Refuse too few cells, no genes and no counts at all."""
+    n_cells, n_genes = counts.shape
+    if n_cells < MIN_CELLS:
+        msg = f"only {n_cells} cell(s): imputation needs at least {MIN_CELLS} cells"
+        raise ValueError(msg)
+    if n_genes == 0 or counts.nnz == 0:
+        msg = f"the counts ({n_cells} × {n_genes}) hold no non-zero value; nothing can be imputed"
+        raise ValueError(msg)
+
+
+def check_training_counts(counts: sparse.csr_matrix) -> None:
+    """:func:`check_size`, and warn that all-zero cells and genes stay zero."""
+    check_size(counts)
+    for axis, what, fix in ((1, "cell", "filter_cells"), (0, "gene", "filter_genes")):
+        empty = int((counts.getnnz(axis=axis) == 0).sum())
+        if empty:
+            warn(
+                f"{empty} {what}(s) have no counts and stay zero; to drop them use "
+                f"sc.pp.{fix}(adata, min_counts=1)"
+            )
+
+
+def warn(message: str) -> None:
+    """A ``UserWarning`` pointing at the user's line: the first caller outside scgan."""
+    package = Path(__file__).parent
+    frame, level = sys._getframe(0), 1
+    while frame is not None and Path(frame.f_code.co_filename).is_relative_to(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
+def counts_in_order(
+    adata: ad.AnnData, genes: list[str], layer: str | None
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Counts with genes in training order, and each training gene's column in ``adata``."""
+    names = [str(g) for g in adata.var_names]
+    if names != genes:
+        missing = sorted(set(genes) - set(names))
+        extra = sorted(set(names) - set(genes))
+        if missing or extra or len(names) != len(genes):
+            msg = (
+                f"genes differ from training: {len(missing)} missing (e.g. {missing[:5]}), "
+                f"{len(extra)} not seen in training (e.g. {extra[:5]}); subset adata to the "
+                "training genes, e.g. adata[:, imputer.genes_]"
+            )
+            raise ValueError(msg)
+    position = {gene: i for i, gene in enumerate(names)}
+    order = np.array([position[g] for g in genes], dtype=np.int64)
+    return as_csr(get_counts(adata, layer)[:, order]), order
+
+
+# --- conditions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Conditions:
+    """Where the cell types and batches come from, and their categories (saved with a model)."""
+
+    labels: dict | None = None
+    """``{"key", "derived", "categories"}``, or ``None`` for a backend without labels."""
+    batches: dict | None = None
+    """``{"key", "categories"}``, or ``None`` without batches."""
+    centroids: np.ndarray | None = None
+    """Mean log-normalised profile of each derived label, to label new cells."""
+
+    def n_categories(self) -> list[int] | None:
+        if self.labels is None:
+            return None
+        sizes = [len(self.labels["categories"])]
+        return sizes + ([len(self.batches["categories"])] if self.batches else [])
+
+    @classmethod
+    def from_training(
+        cls, adata, counts, labels_key: str | None, batch_key: str | None, random_state: int
+    ) -> tuple["Conditions", np.ndarray]:
+        """The conditions of the training cells, and their codes (cells × conditions)."""
+        if labels_key is not None:
+            label_codes, names = _categories(adata, labels_key, "labels_key")
+            found = cls({"key": labels_key, "derived": False, "categories": names})
+        else:
+            label_codes, names, centroids = derive_labels(counts, random_state)
+            found = cls({"key": None, "derived": True, "categories": names}, None, centroids)
+        columns = [label_codes]
+        if batch_key is not None:
+            batch_codes, batch_names = _categories(adata, batch_key, "batch_key")
+            columns.append(batch_codes)
+            found.batches = {"key": batch_key, "categories": batch_names}
+        return found, np.stack(columns, axis=1).astype(np.int64)
+
+    def codes_for(self, adata, counts, target_batch: str | None) -> np.ndarray:
+        """Codes of new cells by the training categories (batch set to ``target_batch`` if given)."""
+        if self.labels["derived"]:
+            columns = [nearest_centroid(counts, self.centroids)]
+        else:
+            columns = [_codes_in(adata, self.labels["key"], self.labels["categories"])]
+        if self.batches is not None:
+            if target_batch is not None:
+                columns.append(np.zeros(len(columns[0]), np.int64))
+            else:
+                columns.append(_codes_in(adata, self.batches["key"], self.batches["categories"]))
+        return self.with_target(np.stack(columns, axis=1), target_batch)
+
+    def with_target(self, codes: np.ndarray, target_batch: str | None) -> np.ndarray:
+        """``codes`` with every cell's batch set to ``target_batch`` if given."""
+        if target_batch is None:
+            return codes
+        names = self.batches["categories"]
+        if str(target_batch) not in names:
+            msg = f"target_batch {target_batch!r} is not a batch in the data; batches: {names}"
+            raise ValueError(msg)
+        target = codes.copy()
+        target[:, 1] = names.index(str(target_batch))
+        return target
+
+
+def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Leiden clusters of the PCA of log-normalised counts: codes, names and centroids."""
+    log_values = normalise_log(counts)
+    clusters = leiden(
+        pca_embedding(log_values, random_state=random_state), random_state=random_state
+    )
+    names, codes = np.unique(clusters, return_inverse=True)
+    logger.info("no labels_key: derived %d labels by Leiden clustering", len(names))
+    centroids = np.stack(
+        [np.asarray(log_values[codes == c].mean(axis=0)).ravel() for c in range(len(names))]
+    )
+    return codes, [str(n) for n in names], centroids
+
+
+def nearest_centroid(counts, centroids: np.ndarray) -> np.ndarray:
+    """Index of the centroid nearest to each cell's log-normalised profile."""
+    log_values = normalise_log(counts)
+    distances = (
+        np.asarray(log_values.multiply(log_values).sum(axis=1))
+        - 2 * (log_values @ centroids.T)
+        + (centroids**2).sum(1)[None, :]
+    )
+    return distances.argmin(axis=1)
+
+
+def _categories(adata: ad.AnnData, key: str, role: str) -> tuple[np.ndarray, list[str]]:
+    values = obs_column(adata, key)
+    categories, codes = np.unique(values, return_inverse=True)
+    if len(categories) < 2:
+        msg = f"obs[{key!r}] has a single category; a {role} needs at least two (or pass None)"
+        raise ValueError(msg)
+    return codes, [str(c) for c in categories]
+
+
+def _codes_in(adata: ad.AnnData, key: str, categories: list[str]) -> np.ndarray:
+    """Codes of ``obs[key]`` by the training ``categories``; unseen values are refused."""
+    values = obs_column(adata, key)
+    unseen = sorted(set(values) - set(categories))
+    if unseen:
+        msg = (
+            f"obs[{key!r}] has categories not seen in training: {unseen[:10]}; known: {categories}"
+        )
+        raise ValueError(msg)
+    index = {name: i for i, name in enumerate(categories)}
+    return np.array([index[v] for v in values], dtype=np.int64)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def write_imputation(
+    adata: ad.AnnData,
+    imputation: Imputation,
+    counts: sparse.csr_matrix,
+    *,
+    only_zeros: bool,
+    key_added: str,
+    record: dict,
+    copy: bool,
+    order: np.ndarray | None = None,
+) -> ad.AnnData | None:
+    """Write ``layers[key_added]`` (and ``key_added + '_std'`` with a spread) and ``uns[key_added]``.
+
+    With ``only_zeros`` the observed counts are kept. ``order[i]`` is the
+    column of ``adata`` holding the ``i``-th gene of ``counts``.
+    """
+    mean, spread = imputation.mean, imputation.spread
+    if only_zeros:
+        observed = counts.tocoo()
+        mean[observed.row, observed.col] = observed.data
+        if spread is not None:
+            spread[observed.row, observed.col] = 0.0
+    if order is not None and (order != np.arange(len(order))).any():
+        back = np.argsort(order)
+        for matrix in (mean, spread):
+            if matrix is not None:
+                _permute_columns(matrix, back)
+    adata = adata.copy() if copy else adata
+    spread_key = key_added + "_std"
+    adata.layers[key_added] = mean
+    added = [f".layers[{key_added!r}]"]
+    if spread is not None:
+        adata.layers[spread_key] = spread
+        added.append(f".layers[{spread_key!r}]")
+    elif spread_key in adata.layers:
+        del adata.layers[spread_key]  # a spread of an earlier imputation, not of this one
+        logger.info("removed .layers[%r] of an earlier imputation", spread_key)
+    adata.uns[key_added] = record
+    added.append(f".uns[{key_added!r}]")
+    logger.info("added %s", ", ".join(added))
+    return adata if copy else None
+
+
+def _permute_columns(matrix: np.ndarray, order: np.ndarray) -> None:
+    """``matrix[:, order]`` in place, a block of rows at a time."""
+    for rows in row_chunks(matrix.shape[0], 4096):
+        matrix[rows] = matrix[rows][:, order]

@@ -1,0 +1,121 @@
+"""Settings of the conditional BEGAN imputer."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BEGANConfig:
+    """Settings of the BEGAN imputer; every field is also a keyword of ``impute_dropouts``.
+
+    Attributes
+    ----------
+    side
+        Genes are cut into parts of ``side²`` (a ``side × side`` image).
+    n_repeats
+        Random gene partitions whose imputations are averaged.
+    epochs
+        Most passes over the cells; the epoch with the lowest validation error is kept.
+    patience
+        Stop after this many epochs without a lower validation error.
+    batch_size
+        Cells per step.
+    lr_generator, lr_discriminator, betas
+        Adam settings.
+    gamma, lambda_k
+        BEGAN's diversity ratio γ and the learning rate of ``k_t``.
+    alpha
+        Weight of the reconstruction term on observed entries.
+    reconstruction
+        Its error: ``"l2"`` (squared, the default: it targets the mean, which
+        scored higher in the benchmark) or ``"l1"`` (absolute, SPEC §2's form).
+        Values are ``log1p`` scaled to [0, 1], so squared errors are small and
+        the default ``alpha`` is large. The epoch is chosen by validation MAE
+        either way.
+    mask_rate
+        Share of observed non-zero entries hidden from the generator's input at
+        each step (masked-autoencoder style); the reconstruction term covers them.
+    dropout_q, dropout_s
+        Percentile and (positive) steepness of the artificial dropout, or
+        ``"auto"`` to calibrate them on the data; ``artificial_dropout=False``
+        switches the operator off. The dropout acts on ``log1p`` of
+        library-normalised values (1e4), the scale the model works on.
+    conditional
+        Condition G and D on the cell-type and batch codes given to ``fit``.
+    n_neighbors
+        Give G the mean image of each cell's ``n_neighbors`` nearest other
+        cells (PCA space, all genes) as an extra input channel; 0 switches
+        it off.
+    expected_neighbors
+        Impute a zero as its expected count: G's value times the share of the
+        cell's ``expected_neighbors`` nearest other cells that express the
+        gene. 0 imputes G's value as if the gene were expressed.
+    channels, hidden
+        Convolution channels and bottleneck width of G (D uses half the bottleneck).
+    noise
+        Add a noise channel to G's input.
+    validation_fraction, validation_cells
+        Share of observed non-zeros, among at most ``validation_cells`` cells,
+        held out from training to choose the epoch.
+    mixed_precision
+        bfloat16 autocast on CUDA (ignored on the CPU).
+    """
+
+    side: int = 16
+    n_repeats: int = 3
+    epochs: int = 12
+    patience: int = 4
+    batch_size: int = 32
+    lr_generator: float = 1e-3
+    lr_discriminator: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    gamma: float = 0.95
+    lambda_k: float = 0.001
+    alpha: float = 1000.0
+    reconstruction: str = "l2"
+    mask_rate: float = 0.2
+    artificial_dropout: bool = True
+    dropout_q: float | str = "auto"
+    dropout_s: float | str = "auto"
+    conditional: bool = True
+    n_neighbors: int = 15
+    expected_neighbors: int = 50
+    channels: int = 4
+    hidden: int = 128
+    noise: bool = False
+    validation_fraction: float = 0.1
+    validation_cells: int = 2000
+    mixed_precision: bool = True
+
+    def __post_init__(self):
+        problems = []
+        sizes = (
+            "side",
+            "n_repeats",
+            "epochs",
+            "batch_size",
+            "channels",
+            "hidden",
+            "validation_cells",
+        )
+        for name in sizes:
+            if getattr(self, name) < (2 if name == "side" else 1):
+                problems.append(f"{name}={getattr(self, name)} is too small")
+        if self.patience < 1:
+            problems.append(f"patience={self.patience} must be at least 1")
+        if not 0 < self.validation_fraction < 1:
+            problems.append(f"validation_fraction={self.validation_fraction} must lie in (0, 1)")
+        for name in ("gamma", "lambda_k", "alpha", "n_neighbors", "expected_neighbors"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)} must not be negative")
+        if self.reconstruction not in ("l1", "l2"):
+            problems.append(f"reconstruction={self.reconstruction!r} must be 'l1' or 'l2'")
+        if not 0 <= self.mask_rate < 1:
+            problems.append(f"mask_rate={self.mask_rate} must lie in [0, 1)")
+        if self.dropout_q != "auto" and not 0 <= float(self.dropout_q) <= 100:
+            problems.append(
+                f"dropout_q={self.dropout_q} must be 'auto' or a percentile in [0, 100]"
+            )
+        if self.dropout_s != "auto" and float(self.dropout_s) <= 0:
+            problems.append(f"dropout_s={self.dropout_s} must be 'auto' or positive")
+        if problems:
+            raise ValueError("; ".join(problems))

@@ -1,0 +1,116 @@
+"""The BEGAN imputer's data: scaled counts kept sparse, cut into gene-part images by rows.
+
+A cell's image for one gene part is its scaled values at the part's genes
+(``side²`` of them, padded with a zero column). The neighbourhood channel is
+the mean of the cell's nearest other cells, computed for the rows asked for;
+nothing of full size is ever dense.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+
+from ..._data import dense_rows
+
+
+def nearest_neighbours(
+    values: sparse.csr_matrix, k: int, *, n_pcs: int = 30, random_state: int = 0
+) -> np.ndarray:
+    """Indices (cells × k) of each cell's ``k`` nearest other cells, nearest first.
+
+    Distances are Euclidean on the first ``n_pcs`` principal components of
+    ``values`` (cells × genes, sparse: ARPACK with implicit centring); a cell
+    is never its own neighbour, so its own values, hidden or not, do not leak
+    into averages over its neighbours.
+    """
+    n_cells = values.shape[0]
+    k = min(k, n_cells - 1)
+    n_comps = min(n_pcs, min(values.shape) - 1)
+    embedding = PCA(n_comps, svd_solver="arpack", random_state=random_state).fit_transform(values)
+    _, indices = NearestNeighbors(n_neighbors=k + 1).fit(embedding).kneighbors(embedding)
+    others = np.empty((n_cells, k), dtype=np.int64)
+    for i, row in enumerate(indices):
+        others[i] = row[row != i][:k]
+    return others
+
+
+def neighbour_mean(values: sparse.csr_matrix, neighbours: np.ndarray) -> np.ndarray:
+    """Average of ``values``' rows listed in each row of ``neighbours`` (dense, ``values``' dtype)."""
+    mean = np.zeros((len(neighbours), values.shape[1]), dtype=np.float64)
+    for column in neighbours.T:
+        mean += values[column].toarray()
+    return (mean / max(neighbours.shape[1], 1)).astype(values.dtype)
+
+
+@dataclass
+class CellImages:
+    """Rows of the scaled counts as gene-part images on the device.
+
+    ``parts`` holds the gene indices of every part of every repeat
+    (``groups × side²``, the padding index is the number of genes).
+    """
+
+    values: sparse.csr_matrix
+    neighbours: np.ndarray  # cells × (at least) n_neighbors
+    n_neighbors: int
+    parts: torch.Tensor
+    device: torch.device
+
+    def __call__(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(x, around)`` of ``rows``: ``(rows, groups, side²)`` each; ``around`` is ``None`` without neighbours."""
+        x = self._images(dense_rows(self.values, rows, padding=1))
+        if not self.n_neighbors:
+            return x, None
+        around = neighbour_mean(self.values, self.neighbours[rows, : self.n_neighbors])
+        return x, self._images(np.hstack([around, np.zeros((len(around), 1), around.dtype)]))
+
+    def _images(self, block: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(block).to(self.device)[:, self.parts]
+
+
+def expressed_share(values: sparse.csr_matrix, neighbours: np.ndarray, rows, k: int) -> np.ndarray:
+    """For ``rows``: 1 where a gene is observed, else the share of ``k`` neighbours expressing it."""
+    observed = dense_rows(values, rows) > 0
+    if k == 0:
+        return np.ones(observed.shape)
+    expressing = values.copy()
+    expressing.data = (expressing.data > 0).astype(np.float32)
+    share = neighbour_mean(expressing, neighbours[rows, :k])
+    return np.where(observed, 1.0, share)
+
+
+@dataclass
+class Validation:
+    """Observed non-zero entries hidden from training, to choose the epoch."""
+
+    cells: np.ndarray
+    genes: np.ndarray
+    values: np.ndarray
+
+
+def hold_out(
+    scaled: sparse.csr_matrix, fraction: float, max_cells: int, rng: np.random.Generator
+) -> tuple[sparse.csr_matrix, Validation]:
+    """A share ``fraction`` of the non-zeros of at most ``max_cells`` cells, and the rest."""
+    n_cells = scaled.shape[0]
+    pool = rng.choice(n_cells, min(n_cells, max_cells), replace=False)
+    cells, genes = scaled[pool].nonzero()
+    cells = pool[cells]
+    pick = rng.random(len(cells)) < fraction
+    cells, genes = cells[pick], genes[pick]
+    if not len(cells):
+        msg = (
+            "no observed counts were held out to choose the epoch; raise "
+            "validation_fraction or validation_cells"
+        )
+        raise ValueError(msg)
+    values = np.asarray(scaled[cells, genes]).ravel()
+    held = sparse.csr_matrix((np.ones(len(cells), np.float32), (cells, genes)), shape=scaled.shape)
+    train = sparse.csr_matrix(scaled - scaled.multiply(held))
+    train.eliminate_zeros()
+    train.sort_indices()
+    return train, Validation(cells, genes, values)

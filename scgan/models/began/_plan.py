@@ -1,0 +1,141 @@
+"""The BEGAN imputer's training plan: its networks, batches and losses for the one loop."""
+
+from collections.abc import Iterator
+
+import torch
+
+from ..._dropout import apply_dropout
+from ..._train import AdversarialPlan, BEGANBalance, LossOutput, Optimiser
+from ._config import BEGANConfig
+from ._data import CellImages
+from ._module import Discriminator, Generator
+
+
+class BEGANPlan(AdversarialPlan):
+    """One G/D pair per gene part, trained as one batched model (SPEC §2).
+
+    Each step: hide ``mask_rate`` of the observed entries from G's input;
+    ``Drop(G(x))`` is judged by the autoencoder D against the real cell
+    (``L_D = L(x) − k_t L(Drop(G(x)))``); G minimises
+    ``L(Drop(G(x))) + α · reconstruction`` on the observed entries.
+    After each epoch the validation error is measured.
+    """
+
+    name = "scgan began"
+    progress_terms = ("M", "k_t")
+    select = "validation_mae"
+
+    def __init__(
+        self,
+        config: BEGANConfig,
+        images: CellImages,
+        codes: torch.Tensor,
+        n_categories: list[int],
+        dropout: tuple[float, float],
+        scale_top: float,
+        validation_error,
+        random_state: int,
+    ):
+        self.config, self.images, self.codes = config, images, codes
+        self.n_categories, self.dropout, self.scale_top = n_categories, dropout, scale_top
+        self.validation_error, self.random_state = validation_error, random_state
+        self.mixed_precision = config.mixed_precision
+        self.valid = images.parts < images.values.shape[1]
+
+    def build(self) -> None:
+        cfg, groups, device = self.config, self.images.parts.shape[0], self.images.device
+        self.generator, self.discriminator = networks(cfg, groups, self.n_categories, device)
+        self.balance = BEGANBalance.start(cfg.gamma, cfg.lambda_k, (groups,), device)
+        self.order_generator = torch.Generator(device="cpu").manual_seed(self.random_state)
+
+    def kept(self):
+        return self.generator
+
+    def modules(self):
+        return {"generator": [self.generator], "discriminator": [self.discriminator]}
+
+    def optimisers(self) -> dict[str, Optimiser]:
+        cfg = self.config
+        return {
+            "discriminator": Optimiser(
+                [{"params": self.discriminator.parameters(), "lr": cfg.lr_discriminator}],
+                cfg.betas,
+                fused=True,
+            ),
+            "generator": Optimiser(
+                [{"params": self.generator.parameters(), "lr": cfg.lr_generator}],
+                cfg.betas,
+                fused=True,
+            ),
+        }
+
+    def _batch_size(self) -> int:
+        return min(self.config.batch_size, self.images.values.shape[0])
+
+    def steps_per_epoch(self) -> int:
+        return self.images.values.shape[0] // self._batch_size()
+
+    def batches(self, epoch: int) -> Iterator:
+        n_cells, size = self.images.values.shape[0], self._batch_size()
+        order = torch.randperm(n_cells, generator=self.order_generator)
+        for start in range(0, n_cells - size + 1, size):
+            rows = order[start : start + size]
+            x, around = self.images(rows.numpy())
+            yield x, around, self.codes[rows.to(self.codes.device)]
+
+    def forward(self, batch):
+        x, around, codes = batch
+        observed = x > 0
+        hidden = observed & (torch.rand(x.shape, device=x.device) < self.config.mask_rate)
+        generated = self.generator(x.masked_fill(hidden, 0.0), codes, around) * self.valid
+        fake = generated
+        if self.config.artificial_dropout:
+            q, s = self.dropout
+            fake = apply_dropout(generated, generated * self.scale_top, q, s, self.valid)
+        return observed, generated, fake
+
+    def loss(self, player: str, batch, shared) -> LossOutput:
+        x, _, codes = batch
+        observed, generated, fake = shared
+        D = self.discriminator
+        if player == "discriminator":
+            real = D.reconstruction_error(x, codes).mean(0)
+            fake_error = D.reconstruction_error(fake.detach(), codes).mean(0)
+            d_loss = self.balance.discriminator_loss(real, fake_error)
+            return LossOutput(
+                d_loss.sum(), {"real": real, "fake": fake_error, "discriminator": d_loss}
+            )
+        error = self._error(generated.float() - x) * observed
+        reconstruction = error.sum(dim=(0, 2)) / observed.sum(dim=(0, 2)).clamp(min=1)
+        g_loss = D.reconstruction_error(fake, codes).mean(0) + self.config.alpha * reconstruction
+        return LossOutput(g_loss.sum(), {"reconstruction": reconstruction, "generator": g_loss})
+
+    def after_step(self, terms):
+        # k_t and M compare L(x) and L(Drop(G(x))) under the same discriminator
+        return self.balance.update(terms["real"], terms["fake"])
+
+    def after_epoch(self) -> dict[str, float]:
+        return {"validation_mae": self.validation_error()}
+
+    def _error(self, difference: torch.Tensor) -> torch.Tensor:
+        """The reconstruction error per entry: absolute (l1) or squared (l2)."""
+        return difference.abs() if self.config.reconstruction == "l1" else difference**2
+
+
+def networks(
+    config: BEGANConfig, groups: int, n_categories: list[int], device: torch.device
+) -> tuple[Generator, Discriminator]:
+    """A fresh generator and discriminator with ``groups`` gene parts."""
+    generator = Generator(
+        groups,
+        config.side,
+        n_categories,
+        config.channels,
+        config.hidden,
+        noise=config.noise,
+        neighbourhood=config.n_neighbors > 0,
+    )
+    discriminator = Discriminator(
+        groups, config.side, n_categories, config.channels, config.hidden // 2
+    )
+    return generator.to(device), discriminator.to(device)
