@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 
 import scgan
 from scgan._device import resolve_device
 
-FAST = {"side": 4, "epochs": 2, "n_repeats": 2, "batch_size": 32}
+FAST = TINY["began"]
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 

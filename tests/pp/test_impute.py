@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
+from conftest import TINY
 from scipy import sparse
 
 import scgan
 
-FAST = {"side": 4, "epochs": 2, "n_repeats": 2, "batch_size": 32}
+FAST = TINY["began"]
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ import io
 
 import matplotlib.pyplot as plt
 import pytest
+from conftest import TINY
 
 import scgan
 
-FAST = {"side": 4, "epochs": 3, "n_repeats": 2, "batch_size": 32}
+FAST = TINY["began"]
 
 
 @pytest.fixture(scope="module")

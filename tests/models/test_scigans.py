@@ -2,12 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 
 import scgan
 from scgan.models.scigans._model import ScIGANsConfig, ScIGANsImputer, _nearest_median
 from scgan.models.scigans._module import Discriminator, Generator
 
-FAST = {"epochs": 2, "n_generated": 20, "k": 3}
+FAST = TINY["scigans"]
 
 
 @pytest.mark.parametrize("side", [5, 11, 16])

@@ -5,18 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from scipy import sparse
 
 import scgan
 from scgan._train import DivergenceError
 
-FAST = {"side": 4, "epochs": 2, "n_repeats": 2, "batch_size": 32}
-METHOD_SETTINGS = {
-    "began": FAST,
-    "scigans": {"epochs": 1, "n_generated": 20, "k": 3},
-    "gain": {"iterations": 30},
-    "misgan": {"iterations": 30},
-}
+FAST = TINY["began"]
 
 
 @pytest.fixture
@@ -156,16 +151,14 @@ def test_views_and_backed_anndata_are_refused(adata, tmp_path):
     backed.file.close()
 
 
-@pytest.mark.parametrize("method", sorted(METHOD_SETTINGS))
+@pytest.mark.parametrize("method", sorted(TINY))
 def test_empty_cells_and_genes_give_zeros_not_nan(adata, method):
     dense = adata.X.toarray()
     dense[0, :] = 0
     dense[:, 0] = 0
     adata.X = sparse.csr_matrix(dense)
     with pytest.warns(UserWarning, match="have no counts and stay zero") as warned:
-        scgan.pp.impute_dropouts(
-            adata, method=method, labels_key="cell_type", **METHOD_SETTINGS[method]
-        )
+        scgan.pp.impute_dropouts(adata, method=method, labels_key="cell_type", **TINY[method])
     assert {w.filename for w in warned} == {__file__}  # the warnings point at the user's line
     imputed = adata.layers["scgan_imputed"]
     assert np.isfinite(imputed).all() and (imputed[0] == 0).all() and (imputed[:, 0] == 0).all()

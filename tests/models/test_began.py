@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 
 import scgan
 from scgan._anndata import get_counts
 from scgan.models.began import BEGANConfig, BEGANImputer, Discriminator, Generator
 from scgan.models.began._data import expressed_share
 
-TINY = {"side": 4, "epochs": 3, "n_repeats": 2, "batch_size": 16}
+SETTINGS = TINY["began"]
 
 
 @pytest.mark.parametrize("n_categories", [[], [3], [3, 2]])
@@ -52,7 +53,7 @@ def test_groups_are_independent():
 def _fit(adata, **settings):
     counts = get_counts(adata)
     codes = adata.obs["cell_type"].cat.codes.to_numpy()[:, None]
-    config = BEGANConfig(**(TINY | settings))
+    config = BEGANConfig(**(SETTINGS | settings))
     return BEGANImputer(config, device="cpu", random_state=0).fit(counts, codes), counts, codes
 
 
@@ -64,7 +65,7 @@ def test_history_and_k_in_range(sim_batches):
         assert history[name].shape[1] == groups
         assert np.isfinite(history[name]).all()
     assert ((history["k_t"] >= 0) & (history["k_t"] <= 1)).all()
-    assert 0 <= model.best_epoch_ < TINY["epochs"]
+    assert 0 <= model.best_epoch_ < SETTINGS["epochs"]
     params = model.params()
     assert 0 <= params["dropout_q_used"] <= 100 and params["dropout_s_used"] > 0
 
@@ -82,7 +83,7 @@ def test_imputation_averages_all_repeats(sim_batches):
         model.generator_, images, torch.as_tensor(codes, dtype=torch.long)
     )
     repeats = [model.scaler_.inverse(r.astype(np.float64), library) for r in predicted]
-    assert len(repeats) == TINY["n_repeats"]
+    assert len(repeats) == SETTINGS["n_repeats"]
     factor = model.expressed_ * share
     np.testing.assert_allclose(mean, np.mean(repeats, axis=0) * factor, rtol=1e-5)
     np.testing.assert_allclose(std, np.std(repeats, axis=0) * factor, rtol=1e-4, atol=1e-6)
