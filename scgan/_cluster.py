@@ -8,7 +8,7 @@ import torch
 
 def pca_embedding(log_norm, n_pcs: int = 30, random_state: int = 0) -> np.ndarray:
     """PCA of library-normalised, ``log1p``-transformed counts (``_data.normalise_log``)."""
-    log_norm = log_norm.astype(np.float32)
+    log_norm = log_norm.astype(np.float32, copy=False)
     n_comps = min(n_pcs, log_norm.shape[0] - 1, log_norm.shape[1] - 1)
     return sc.pp.pca(log_norm, n_comps=n_comps, random_state=random_state)
 

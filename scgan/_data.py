@@ -28,13 +28,16 @@ def library_size(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:
 
 
 def normalise_log(counts, target_sum: float = TARGET_SUM):
-    """``log1p(counts / library * target_sum)`` in float64 (empty cells stay zero).
+    """``log1p(counts / library * target_sum)`` (empty cells stay zero).
 
-    Sparse input gives CSR, dense input a dense array.
+    Sparse input gives float64 CSR; dense input a dense array, float32 for
+    float32 input (an imputed layer) and float64 otherwise.
     """
     if not sparse.issparse(counts):
-        x = np.asarray(counts, dtype=np.float64)
-        return np.log1p(x * _per_count_scale(x, target_sum)[:, None])
+        x = np.asarray(counts)
+        dtype = np.float32 if x.dtype == np.float32 else np.float64
+        x = x.astype(dtype, copy=False)
+        return np.log1p(x * _per_count_scale(x, target_sum).astype(dtype)[:, None])
     csr = as_csr(counts, np.float64)
     scale = _per_count_scale(csr, target_sum)
     csr.data = np.log1p(csr.data * np.repeat(scale, np.diff(csr.indptr)))
@@ -96,12 +99,3 @@ class LogScaler:
 
     def inverse(self, scaled: np.ndarray, library: np.ndarray) -> np.ndarray:
         return to_counts(scaled * self.top, library, self.target_sum)
-
-
-def dense(matrix: sparse.spmatrix | np.ndarray) -> np.ndarray:
-    """A dense float64 array of any matrix (for the reference imputers and scores in ``tl``)."""
-    return (
-        matrix.toarray().astype(np.float64)
-        if sparse.issparse(matrix)
-        else np.asarray(matrix, dtype=np.float64)
-    )

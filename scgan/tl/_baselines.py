@@ -1,9 +1,10 @@
 """Reference imputers, each with one call shape: ``fn(counts, *, labels, batches, random_state)``.
 
-Every baseline takes a CSR matrix of raw counts (cells × genes) and returns a
-dense float64 matrix of imputed counts on each cell's own library size. None
-of them uses ``batches``; the argument keeps the shape common with scgan's own
-imputers (:func:`scgan.tl.gan_method`).
+Every baseline takes a CSR matrix of raw counts (cells × genes), keeps it
+sparse, and returns a dense float32 matrix of imputed counts on each cell's
+own library size (MAGIC is handed a dense matrix: magic-impute's own need).
+None of them uses ``batches``; the argument keeps the shape common with
+scgan's own imputers (:func:`scgan.tl.gan_method`).
 """
 
 from typing import Protocol
@@ -11,9 +12,10 @@ from typing import Protocol
 import numpy as np
 from scipy import sparse
 from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.extmath import randomized_svd
 
-from .._data import dense, library_size, normalise_log, to_counts
+from .._data import as_csr, library_size, normalise_log
 
 
 class Imputer(Protocol):
@@ -29,7 +31,7 @@ class Imputer(Protocol):
 
 def no_imputation(counts, *, labels=None, batches=None, random_state=0):
     """The input, unchanged."""
-    return dense(counts)
+    return as_csr(counts).toarray()
 
 
 def celltype_mean(counts, *, labels=None, batches=None, random_state=0):
@@ -37,15 +39,14 @@ def celltype_mean(counts, *, labels=None, batches=None, random_state=0):
     if labels is None:
         msg = "the 'celltype_mean' baseline needs cell-type labels; pass labels_key="
         raise ValueError(msg)
-    x = dense(counts)
+    x = as_csr(counts, np.float64)
     lib = library_size(x)
-    fraction = x / np.where(lib > 0, lib, 1.0)[:, None]
-    out = x.copy()
+    fraction = sparse.csr_matrix(x.multiply(1.0 / np.where(lib > 0, lib, 1.0)[:, None]))
+    out = np.empty(x.shape, np.float32)
     for label in np.unique(labels):
         cells = labels == label
-        fill = np.outer(lib[cells], fraction[cells].mean(axis=0))
-        out[cells] = np.where(x[cells] == 0, fill, x[cells])
-    return out
+        out[cells] = np.outer(lib[cells], np.asarray(fraction[cells].mean(axis=0)).ravel())
+    return _keep_observed(out, x)
 
 
 def knn_smoothing(
@@ -53,27 +54,36 @@ def knn_smoothing(
 ):
     """kNN-smoothing (Wagner et al. 2018): sum each cell's counts with its k nearest neighbours.
 
-    Neighbours are found step-wise (1, 3, 7, … up to ``k``) on the PCA of
-    Freeman–Tukey transformed, median-normalised smoothed counts; the summed
-    profile is rescaled to the cell's own library size.
+    Neighbours (the cell itself included) are found step-wise (1, 3, 7, … up
+    to ``k``) on the PCA of Freeman–Tukey transformed, median-normalised
+    smoothed counts; the summed profile is rescaled to the cell's own library
+    size. The transform is ``1`` at a zero, so the PCA is taken of its sparse
+    part (centring removes the constant).
     """
-    x = dense(counts)
+    x = as_csr(counts, np.float64)
+    n_cells = x.shape[0]
     rng = np.random.default_rng(random_state)
     smoothed = x
     n_steps = int(np.ceil(np.log2(k + 1)))
     for step in range(1, n_steps + 1):
-        k_step = min(2**step - 1, k)
+        k_step = min(2**step - 1, k, n_cells - 1)
         lib = library_size(smoothed)
-        normed = smoothed / np.where(lib > 0, lib, 1.0)[:, None] * np.median(lib)
-        transformed = np.sqrt(normed) + np.sqrt(normed + 1)
-        n_comps = min(n_pcs, transformed.shape[0] - 1, transformed.shape[1])
-        scores = PCA(n_comps, random_state=random_state).fit_transform(transformed)
+        normed = sparse.csr_matrix(
+            smoothed.multiply(np.median(lib) / np.where(lib > 0, lib, 1.0)[:, None])
+        )
+        normed.data = np.sqrt(normed.data) + np.sqrt(normed.data + 1) - 1
+        n_comps = min(n_pcs, min(normed.shape) - 1)
+        scores = PCA(n_comps, svd_solver="arpack", random_state=random_state).fit_transform(normed)
         scores += rng.uniform(0, dither, scores.shape) * np.ptp(scores, axis=0)
-        sq = np.sum(scores**2, axis=1)
-        distances = sq[:, None] + sq[None, :] - 2 * scores @ scores.T
-        neighbours = np.argsort(distances, axis=1, kind="stable")[:, : k_step + 1]
-        smoothed = x[neighbours].sum(axis=1)
-    return _rescale(smoothed, library_size(x))
+        _, neighbours = NearestNeighbors(n_neighbors=k_step + 1).fit(scores).kneighbors(scores)
+        rows = np.repeat(np.arange(n_cells), k_step + 1)
+        summing = sparse.csr_matrix(
+            (np.ones(rows.size), (rows, neighbours.ravel())), (n_cells,) * 2
+        )
+        smoothed = summing @ x
+    totals = library_size(smoothed)
+    scale = library_size(x) / np.where(totals > 0, totals, 1.0)
+    return sparse.csr_matrix(smoothed.multiply(scale[:, None])).toarray().astype(np.float32)
 
 
 def alra(counts, *, labels=None, batches=None, random_state=0, max_rank=100, quantile=0.001):
@@ -85,19 +95,22 @@ def alra(counts, *, labels=None, batches=None, random_state=0, max_rank=100, qua
     smallest value, rescaled to the mean and sd of the observed non-zeros,
     and observed values it zeroed are restored.
     """
-    x = dense(counts)
-    log_norm = normalise_log(x)
+    log_norm = normalise_log(counts)
     max_rank = min(max_rank, min(log_norm.shape) - 1)
     u, s, vt = randomized_svd(log_norm, max_rank, n_iter=10, random_state=random_state)
     rank = _alra_rank(s)
-    low = (u[:, :rank] * s[:rank]) @ vt[:rank]
+    low = ((u[:, :rank] * s[:rank]) @ vt[:rank]).astype(np.float32)
     thresholds = np.abs(np.quantile(low, quantile, axis=0))
     low[low <= thresholds] = 0
-    low = _match_nonzero_moments(low, log_norm)
+    _match_nonzero_moments(low, sparse.csc_matrix(log_norm))
     low[low < 0] = 0
-    restore = (log_norm > 0) & (low == 0)
-    low[restore] = log_norm[restore]
-    return to_counts(low, library_size(x))
+    observed = log_norm.tocoo()
+    zeroed = low[observed.row, observed.col] == 0
+    low[observed.row[zeroed], observed.col[zeroed]] = observed.data[zeroed]
+    np.expm1(low, out=low)
+    np.maximum(low, 0, out=low)
+    low *= (library_size(counts) / 1e4).astype(np.float32)[:, None]
+    return low
 
 
 def magic(counts, *, labels=None, batches=None, random_state=0):
@@ -110,12 +123,13 @@ def magic(counts, *, labels=None, batches=None, random_state=0):
             "and pip install 'scgan[benchmark]' (see README)"
         )
         raise ImportError(msg) from err
-    x = dense(counts)
+    x = as_csr(counts, np.float64)
     lib = library_size(x)
-    root = np.sqrt(x / np.where(lib > 0, lib, 1.0)[:, None] * 1e4)
+    root = sparse.csr_matrix(x.multiply(1e4 / np.where(lib > 0, lib, 1.0)[:, None]))
+    root.data = np.sqrt(root.data)
     operator = magic_impute.MAGIC(random_state=random_state, verbose=0, n_jobs=1)
-    smoothed = operator.fit_transform(root)
-    return np.maximum(smoothed, 0) ** 2 * (lib / 1e4)[:, None]
+    smoothed = operator.fit_transform(root.toarray())
+    return (np.maximum(smoothed, 0) ** 2 * (lib / 1e4)[:, None]).astype(np.float32)
 
 
 def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None):
@@ -133,7 +147,8 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None):
     model = scvi_tools.model.SCVI(adata)
     model.train(max_epochs=max_epochs, accelerator="cpu", enable_progress_bar=False)
     lib = library_size(counts)
-    return model.get_normalized_expression(library_size=1.0, return_numpy=True) * lib[:, None]
+    expression = model.get_normalized_expression(library_size=1.0, return_numpy=True)
+    return (expression * lib[:, None]).astype(np.float32)
 
 
 BASELINES: dict[str, Imputer] = {
@@ -147,9 +162,11 @@ BASELINES: dict[str, Imputer] = {
 """Baseline name → imputer with the common call shape."""
 
 
-def _rescale(profiles: np.ndarray, library: np.ndarray) -> np.ndarray:
-    totals = library_size(profiles)
-    return profiles * (library / np.where(totals > 0, totals, 1.0))[:, None]
+def _keep_observed(imputed: np.ndarray, counts: sparse.csr_matrix) -> np.ndarray:
+    """``imputed`` with the observed counts written back."""
+    observed = counts.tocoo()
+    imputed[observed.row, observed.col] = observed.data
+    return imputed
 
 
 def _alra_rank(singular_values: np.ndarray, noise_start: int = 80, n_sds: float = 6.0) -> int:
@@ -165,18 +182,17 @@ def _alra_rank(singular_values: np.ndarray, noise_start: int = 80, n_sds: float 
     return int(above.max()) + 1 if above.size else 1
 
 
-def _match_nonzero_moments(low: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Shift and scale each gene's non-zeros in ``low`` to the mean and sd of ``reference``'s."""
-    out = low.copy()
+def _match_nonzero_moments(low: np.ndarray, reference: sparse.csc_matrix) -> None:
+    """Shift and scale each gene's non-zeros in ``low``, in place, to the mean and sd of ``reference``'s."""
     for j in range(low.shape[1]):
-        mine, theirs = low[:, j] != 0, reference[:, j] != 0
-        if mine.sum() < 2 or theirs.sum() < 2:
+        mine = low[:, j] != 0
+        theirs = reference.data[reference.indptr[j] : reference.indptr[j + 1]]
+        theirs = theirs[theirs != 0]
+        if mine.sum() < 2 or len(theirs) < 2:
             continue
-        sd_mine, sd_theirs = low[mine, j].std(ddof=1), reference[theirs, j].std(ddof=1)
+        values = low[mine, j].astype(np.float64)
+        sd_mine, sd_theirs = values.std(ddof=1), theirs.std(ddof=1)
         if sd_mine == 0:
             continue
         scale = sd_theirs / sd_mine
-        out[mine, j] = (
-            low[mine, j] * scale + reference[theirs, j].mean() - low[mine, j].mean() * scale
-        )
-    return out
+        low[mine, j] = values * scale + theirs.mean() - values.mean() * scale
