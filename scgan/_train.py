@@ -116,6 +116,28 @@ class AdversarialPlan:
         return {}
 
 
+class PairPlan(AdversarialPlan):
+    """A game of one network a side: ``self.generator`` (the one kept) and ``self.discriminator``."""
+
+    def kept(self) -> nn.Module:
+        return self.generator
+
+    def modules(self) -> dict[str, list[nn.Module]]:
+        return {"generator": [self.generator], "discriminator": [self.discriminator]}
+
+    def adam(
+        self, lr_generator: float, lr_discriminator: float, betas=(0.9, 0.999), fused=False
+    ) -> dict[str, Optimiser]:
+        """Adam for each network, with its own learning rate."""
+        return {
+            player: Optimiser([{"params": network.parameters(), "lr": lr}], betas, fused)
+            for player, network, lr in (
+                ("discriminator", self.discriminator, lr_discriminator),
+                ("generator", self.generator, lr_generator),
+            )
+        }
+
+
 @dataclass
 class BEGANBalance:
     """BEGAN's equilibrium: ``k_t`` and the convergence measure ``M`` (Berthelot et al. 2017).

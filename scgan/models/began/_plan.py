@@ -5,13 +5,13 @@ from collections.abc import Iterator
 import torch
 
 from ..._dropout import apply_dropout
-from ..._train import AdversarialPlan, BEGANBalance, LossOutput, Optimiser
+from ..._train import BEGANBalance, LossOutput, Optimiser, PairPlan
 from ._config import BEGANConfig
 from ._data import CellImages
 from ._module import Discriminator, Generator
 
 
-class BEGANPlan(AdversarialPlan):
+class BEGANPlan(PairPlan):
     """One G/D pair per gene part, trained as one batched model (SPEC §2).
 
     Each step: hide ``mask_rate`` of the observed entries from G's input;
@@ -48,26 +48,9 @@ class BEGANPlan(AdversarialPlan):
         self.balance = BEGANBalance.start(cfg.gamma, cfg.lambda_k, (groups,), device)
         self.order_generator = torch.Generator(device="cpu").manual_seed(self.random_state)
 
-    def kept(self):
-        return self.generator
-
-    def modules(self):
-        return {"generator": [self.generator], "discriminator": [self.discriminator]}
-
     def optimisers(self) -> dict[str, Optimiser]:
         cfg = self.config
-        return {
-            "discriminator": Optimiser(
-                [{"params": self.discriminator.parameters(), "lr": cfg.lr_discriminator}],
-                cfg.betas,
-                fused=True,
-            ),
-            "generator": Optimiser(
-                [{"params": self.generator.parameters(), "lr": cfg.lr_generator}],
-                cfg.betas,
-                fused=True,
-            ),
-        }
+        return self.adam(cfg.lr_generator, cfg.lr_discriminator, cfg.betas, fused=True)
 
     def _batch_size(self) -> int:
         return min(self.config.batch_size, self.images.values.shape[0])

@@ -7,11 +7,11 @@ import torch
 from scipy import sparse
 
 from ..._data import dense_rows
-from ..._train import AdversarialPlan, BEGANBalance, LossOutput, Optimiser
+from ..._train import BEGANBalance, LossOutput, Optimiser, PairPlan
 from ._module import Discriminator, Generator, init_weights
 
 
-class ScIGANsPlan(AdversarialPlan):
+class ScIGANsPlan(PairPlan):
     """Noise → G(z, c); the generator steps first, then the discriminator (as released).
 
     The generator of the epoch with the lowest mean convergence measure ``M`` is kept.
@@ -45,21 +45,8 @@ class ScIGANsPlan(AdversarialPlan):
         ]
         self.balance = BEGANBalance.start(self.config.gamma, self.config.lambda_k)
 
-    def kept(self):
-        return self.generator
-
-    def modules(self):
-        return {"generator": [self.generator], "discriminator": [self.discriminator]}
-
     def optimisers(self) -> dict[str, Optimiser]:
-        cfg = self.config
-        return {
-            player: Optimiser([{"params": network.parameters(), "lr": cfg.lr}], cfg.betas)
-            for player, network in (
-                ("discriminator", self.discriminator),
-                ("generator", self.generator),
-            )
-        }
+        return self.adam(self.config.lr, self.config.lr, self.config.betas)
 
     def _batch_size(self) -> int:
         return min(self.config.batch_size, self.images.shape[0])

@@ -7,7 +7,7 @@ import torch
 from scipy import sparse
 from torch import nn
 
-from ..._train import LossOutput, Optimiser
+from ..._train import LossOutput, Optimiser, PairPlan
 from .._blocks import mlp
 from ._base import Table, TabularGANImputer, TabularPlan, check_matrix
 from ._config import GAINConfig
@@ -120,23 +120,17 @@ class GAINImputer(TabularGANImputer):
             yield rows, imputed
 
 
-class GAINPlan(TabularPlan):
+class GAINPlan(TabularPlan, PairPlan):
     """GAIN's game: D predicts the mask from the completed rows and the hint."""
 
     name = "GAIN"
 
     def build(self) -> None:
         self.nets = self.estimator.nets_ = self.estimator._networks(self.table.values.shape[1])
-
-    def modules(self):
-        return {name: [net] for name, net in self.nets.items()}
+        self.generator, self.discriminator = self.nets["generator"], self.nets["discriminator"]
 
     def optimisers(self) -> dict[str, Optimiser]:
-        lr = self.estimator.learning_rate
-        return {
-            name: Optimiser([{"params": net.parameters(), "lr": lr}])
-            for name, net in self.nets.items()
-        }
+        return self.adam(self.estimator.learning_rate, self.estimator.learning_rate)
 
     def forward(self, batch):
         x, m = batch
@@ -147,7 +141,7 @@ class GAINPlan(TabularPlan):
     def loss(self, player: str, batch, shared) -> LossOutput:
         x, m = batch
         hint, generated, filled = shared
-        discriminator = self.nets["discriminator"]
+        discriminator = self.discriminator
         if player == "discriminator":
             prob = discriminator(torch.cat([filled.detach(), hint], 1))
             d_loss = nn.functional.binary_cross_entropy(prob, m)
