@@ -13,7 +13,7 @@ the only module in scgan that creates or steps an optimiser.
 
 import copy
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,10 @@ class AdversarialPlan:
 
     def steps_per_epoch(self) -> int:
         raise NotImplementedError
+
+    def total_steps(self, epochs: int) -> int:
+        """Steps in ``epochs`` epochs (for the progress bar)."""
+        return epochs * self.steps_per_epoch()
 
     def batches(self, epoch: int) -> Iterator[Any]:
         """The minibatches of one epoch, drawn lazily (they may use the random generator)."""
@@ -193,7 +197,7 @@ def train(
     with seeded(device, seed):
         plan.build()
         optimisers = {name: _adam(spec) for name, spec in plan.optimisers().items()}
-        with progress_bar(epochs * plan.steps_per_epoch(), enabled=progress, desc=plan.name) as bar:
+        with progress_bar(plan.total_steps(epochs), enabled=progress, desc=plan.name) as bar:
             loop = _Loop(plan, optimisers, device, bar)
             return loop.run(epochs, patience)
 
@@ -317,9 +321,3 @@ def progress_bar(total: int, *, enabled: bool | None, desc: str, unit: str = "st
 def epochs_for(steps: int, steps_per_epoch: int) -> int:
     """Epochs that hold ``steps`` steps of ``steps_per_epoch`` (the last may be shorter)."""
     return -(-steps // steps_per_epoch)
-
-
-def take(steps: int, make: Callable[[], Any]) -> Iterator[Any]:
-    """``steps`` results of ``make()``, each made only when asked for."""
-    for _ in range(steps):
-        yield make()

@@ -213,6 +213,9 @@ class TabularPlan(AdversarialPlan):
         """An epoch: as many steps as a pass over the rows would take."""
         return -(-self.table.n_rows // self.batch_size)
 
+    def total_steps(self, epochs: int) -> int:
+        return self.estimator.iterations
+
     def batches(self, epoch: int) -> Iterator:
         per_epoch = self.steps_per_epoch()
         steps = min(per_epoch, self.estimator.iterations - epoch * per_epoch)
