@@ -211,9 +211,9 @@ def _parser() -> argparse.ArgumentParser:
     impute = commands.add_parser(
         "impute",
         help="impute dropouts in a count matrix",
-        description="Impute dropouts; writes layers 'scgan_imputed' and 'scgan_imputed_std' "
-        "and uns['scgan_imputed'] (an .h5ad output) or the imputed counts, genes × cells "
-        "(a .txt/.tsv output, scIGANs' format).",
+        description="Impute dropouts; writes layer 'scgan_imputed' (and 'scgan_imputed_std' "
+        "for methods with a spread) and uns['scgan_imputed'] (an .h5ad output) or the "
+        "imputed counts, genes × cells (a .txt/.tsv output, scIGANs' format).",
     )
     impute.add_argument("input", help="raw counts: .h5ad, or scIGANs' genes × cells .txt/.tsv")
     impute.add_argument("-o", "--output", required=True, help="output file (.h5ad or .txt/.tsv)")

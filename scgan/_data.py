@@ -95,7 +95,7 @@ class LogScaler:
         """Scaled values as float32 CSR."""
         scaled = normalise_log(counts, self.target_sum)
         scaled.data = (scaled.data / self.top).astype(np.float32)
-        return scaled.astype(np.float32)
+        return scaled.astype(np.float32, copy=False)
 
     def inverse(self, scaled: np.ndarray, library: np.ndarray) -> np.ndarray:
         return to_counts(scaled * self.top, library, self.target_sum)

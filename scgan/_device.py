@@ -28,6 +28,34 @@ def seeded(device: torch.device, seed: int) -> Iterator[None]:
         yield
 
 
+class SeededStream:
+    """One random stream, seeded once and resumed block after block.
+
+    Between blocks the caller's random state is its own: a generator that
+    yields after each block leaves nothing seeded while it waits.
+    """
+
+    def __init__(self, device: torch.device, seed: int):
+        self.device, self.seed = device, seed
+        self.cuda = device.type == "cuda"
+        self.states = None
+
+    @contextmanager
+    def resume(self) -> Iterator[None]:
+        with torch.random.fork_rng(devices=[self.device] if self.cuda else []):
+            if self.states is None:
+                torch.manual_seed(self.seed)
+            else:
+                torch.set_rng_state(self.states[0])
+                if self.cuda:
+                    torch.cuda.set_rng_state(self.states[1], self.device)
+            try:
+                yield
+            finally:
+                cuda = torch.cuda.get_rng_state(self.device) if self.cuda else None
+                self.states = (torch.get_rng_state(), cuda)
+
+
 def autocast(device: torch.device, enabled: bool = True):
     """Mixed precision (bfloat16) on CUDA; full precision on the CPU."""
     if device.type == "cuda" and enabled:

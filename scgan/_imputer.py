@@ -96,8 +96,8 @@ class Imputer:
         copy: bool = False,
     ) -> ad.AnnData | None:
         """Train on ``adata`` and impute the same cells; every argument is checked before training."""
-        counts, codes = self._prepare(adata)
         self._check_output(target_batch, only_zeros)
+        counts, codes = self._prepare(adata)
         target_codes = (
             codes if target_batch is None else self.conditions_.with_target(codes, target_batch)
         )

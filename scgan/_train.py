@@ -148,7 +148,7 @@ class BEGANBalance:
 
     ``k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G)), 0, 1)`` and
     ``M = L(x) + |γ L(x) − L(G)|``, per element of ``L(x)`` (one per gene
-    part, or a scalar). ``k`` is kept in float64.
+    part, or a scalar), computed in the dtype of ``k``.
     """
 
     gamma: float
@@ -156,8 +156,10 @@ class BEGANBalance:
     k: torch.Tensor
 
     @classmethod
-    def start(cls, gamma: float, lambda_k: float, shape=(), device=None) -> "BEGANBalance":
-        return cls(gamma, lambda_k, torch.zeros(shape, dtype=torch.float64, device=device))
+    def start(
+        cls, gamma: float, lambda_k: float, shape=(), device=None, dtype=torch.float64
+    ) -> "BEGANBalance":
+        return cls(gamma, lambda_k, torch.zeros(shape, dtype=dtype, device=device))
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """``L_D = L(x) − k_t · L(G)``."""
@@ -165,7 +167,7 @@ class BEGANBalance:
 
     def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Step ``k_t`` from this step's ``L(x)`` and ``L(G)``; returns ``k_t`` and ``M``."""
-        real, fake = real.detach().double(), fake.detach().double()
+        real, fake = real.detach().to(self.k.dtype), fake.detach().to(self.k.dtype)
         balance = self.gamma * real - fake
         self.k = (self.k + self.lambda_k * balance).clamp(0.0, 1.0)
         return {"k_t": self.k.clone(), "M": real + balance.abs()}
@@ -223,7 +225,8 @@ class _Loop:
             if value < best_value:
                 best_value, best_epoch = value, epoch
                 best_state = copy.deepcopy(self.plan.kept().state_dict())
-            if patience is not None and best_epoch is not None and epoch - best_epoch >= patience:
+            since = epoch - (-1 if best_epoch is None else best_epoch)
+            if patience is not None and since >= patience:
                 break
         if best_state is not None:
             self.plan.kept().load_state_dict(best_state)
@@ -255,7 +258,8 @@ class _Loop:
             with _frozen([m for p, ms in plan.modules().items() if p != player for m in ms]):
                 with autocast(self.device, plan.mixed_precision):
                     output = plan.loss(player, batch, shared)
-                optimizer_step(self.optimisers[player], output.loss, what=player, step=self.step)
+                what = f"{plan.name} {player}"
+                optimizer_step(self.optimisers[player], output.loss, what=what, step=self.step)
             terms |= output.terms
         terms |= plan.after_step(terms)
         self.step += 1

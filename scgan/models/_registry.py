@@ -15,9 +15,10 @@ BACKENDS: dict[str, type[Backend]] = {
 DEFAULT_METHOD = "began"
 
 
-def methods_doc() -> str:
-    """The registry as the bullet list of ``impute_dropouts``' ``method`` parameter."""
-    return "\n".join(f"        - ``{name!r}``: {b.summary}." for name, b in BACKENDS.items())
+def methods_doc(indent: int = 8) -> str:
+    """The registry as a bullet list, its later lines indented by ``indent`` spaces."""
+    items = [f"- ``{name!r}``: {backend.summary}." for name, backend in BACKENDS.items()]
+    return ("\n" + " " * indent).join(items)
 
 
 def make_backend(

@@ -35,86 +35,87 @@ def impute_dropouts(
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
 
-        The default ``method="began"`` is the improved scIGANs of SPEC §2: genes are
-        cut into ``n_repeats`` random partitions of ``side²`` genes; for each part a
-        generator that sees the real cell (and its cell type, batch and
-        neighbourhood) plays a BEGAN game against an autoencoder discriminator that
-        sees the generator's output after a logit-percentile artificial dropout, and
-        is tied to the cell by a reconstruction term on observed counts. The epoch
-        is chosen on held-out observed counts; the repeats' imputations are averaged.
+    The default ``method="began"`` is the improved scIGANs of SPEC §2: genes are
+    cut into ``n_repeats`` random partitions of ``side²`` genes; for each part a
+    generator that sees the real cell (and its cell type, batch and
+    neighbourhood) plays a BEGAN game against an autoencoder discriminator that
+    sees the generator's output after a logit-percentile artificial dropout, and
+    is tied to the cell by a reconstruction term on observed counts. The epoch
+    is chosen on held-out observed counts; the repeats' imputations are averaged.
 
-        Parameters
-        ----------
-        adata
-            Cells × genes with raw counts (dense or any scipy sparse format).
-        method
-            Backend name (``scgan.models.BACKENDS``):
+    Parameters
+    ----------
+    adata
+        Cells × genes with raw counts (dense or any scipy sparse format).
+    method
+        Backend name (``scgan.models.BACKENDS``):
 
-    {methods}
+        {methods}
 
-            Only ``"began"`` uses batches; GAIN and MisGAN use no labels.
-        layer
-            Read counts from ``layers[layer]`` instead of ``X``.
-        labels_key
-            ``obs`` column with cell types. Without it, labels are derived by
-            Leiden clustering (resolution 1) of the log-normalised counts' PCA,
-            which is logged and recorded in ``uns[key_added]['labels']``.
-        batch_key
-            ``obs`` column with batches (sequencing technique or sample).
-        target_batch
-            Impute every cell as if it had been measured in this batch (needs
-            ``batch_key``): batch-effect-aware imputation. Combine with
-            ``only_zeros=False`` to move the observed counts too; with
-            ``only_zeros=True`` they keep their own batch's effect.
-        key_added
-            Name of the output layer and ``uns`` entry.
-        only_zeros
-            Keep observed counts and fill only the zeros; ``False`` returns the
-            generator's output everywhere (denoising).
-        n_repeats
-            Number of random gene partitions averaged (``"began"`` only; its
-            default if ``None``).
-        random_state
-            Seed; on the CPU the same seed gives the same result.
-        device
-            ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
-        config
-            A backend config object (e.g. :class:`scgan.models.BEGANConfig`);
-            ``settings`` override its fields.
-        copy
-            Return a new AnnData instead of writing into ``adata``.
-        progress
-            Show a progress bar while training (epoch, ``M``, ``k_t``): ``None``
-            shows it only when output goes to a terminal.
-        **settings
-            Any field of the backend's config, e.g. ``side``, ``epochs``,
-            ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
-            ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
-            for the other backends :class:`~scgan.models.ScIGANsConfig`,
-            :class:`~scgan.models.GAINConfig`, :class:`~scgan.models.MisGANConfig`).
+        Only ``"began"`` uses batches; GAIN and MisGAN use no labels.
+    layer
+        Read counts from ``layers[layer]`` instead of ``X``.
+    labels_key
+        ``obs`` column with cell types. Without it, labels are derived by
+        Leiden clustering (resolution 1) of the log-normalised counts' PCA,
+        which is logged and recorded in ``uns[key_added]['labels']``.
+    batch_key
+        ``obs`` column with batches (sequencing technique or sample).
+    target_batch
+        Impute every cell as if it had been measured in this batch (needs
+        ``batch_key``): batch-effect-aware imputation. Combine with
+        ``only_zeros=False`` to move the observed counts too; with
+        ``only_zeros=True`` they keep their own batch's effect.
+    key_added
+        Name of the output layer and ``uns`` entry.
+    only_zeros
+        Keep observed counts and fill only the zeros; ``False`` returns the
+        generator's output everywhere (denoising).
+    n_repeats
+        Number of random gene partitions averaged (``"began"`` only; its
+        default if ``None``).
+    random_state
+        Seed; on the CPU the same seed gives the same result.
+    device
+        ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
+    config
+        A backend config object (e.g. :class:`scgan.models.BEGANConfig`);
+        ``settings`` override its fields.
+    copy
+        Return a new AnnData instead of writing into ``adata``.
+    progress
+        Show a progress bar while training (steps per second; after each epoch
+        the epoch and, for the BEGAN games, ``M`` and ``k_t``): ``None``
+        shows it only when output goes to a terminal.
+    **settings
+        Any field of the backend's config, e.g. ``side``, ``epochs``,
+        ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
+        ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
+        for the other backends :class:`~scgan.models.ScIGANsConfig`,
+        :class:`~scgan.models.GAINConfig`, :class:`~scgan.models.MisGANConfig`).
 
-        Returns
-        -------
-        ``None``, or the new AnnData when ``copy=True``. Writes
-        ``layers[key_added]`` (imputed counts, each cell on its own count scale),
-        ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
-        over the generated neighbours for ``"scigans"``, 0 where observed counts
-        are kept; GAIN and MisGAN give one imputation and write no spread) and
-        ``uns[key_added]`` (the settings used, the label and batch sources and the
-        training history: each loss term per epoch). Layers are float32. ``X`` and other layers are left
-        as they are; if anything fails, ``adata`` is unchanged.
+    Returns
+    -------
+    ``None``, or the new AnnData when ``copy=True``. Writes
+    ``layers[key_added]`` (imputed counts, each cell on its own count scale),
+    ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
+    over the generated neighbours for ``"scigans"``, 0 where observed counts
+    are kept; GAIN and MisGAN give one imputation and write no spread) and
+    ``uns[key_added]`` (the settings used, the label and batch sources and the
+    training history: each loss term per epoch). Layers are float32. ``X`` and other layers are left
+    as they are; if anything fails, ``adata`` is unchanged.
 
-        See Also
-        --------
-        scgan.Imputer : the same, trained once and kept: impute new cells, save, load.
+    See Also
+    --------
+    scgan.Imputer : the same, trained once and kept: impute new cells, save, load.
 
-        Examples
-        --------
-        >>> import scgan
-        >>> adata = scgan.datasets.simulate(200, 100, random_state=0)
-        >>> scgan.pp.impute_dropouts(adata, labels_key="cell_type", side=6, epochs=2)
-        >>> adata.layers["scgan_imputed"].shape
-        (200, 100)
+    Examples
+    --------
+    >>> import scgan
+    >>> adata = scgan.datasets.simulate(200, 100, random_state=0)
+    >>> scgan.pp.impute_dropouts(adata, labels_key="cell_type", side=6, epochs=2)
+    >>> adata.layers["scgan_imputed"].shape
+    (200, 100)
     """
     if n_repeats is not None:
         settings["n_repeats"] = n_repeats

@@ -83,7 +83,7 @@ def knn_smoothing(
         smoothed = summing @ x
     totals = library_size(smoothed)
     scale = library_size(x) / np.where(totals > 0, totals, 1.0)
-    return sparse.csr_matrix(smoothed.multiply(scale[:, None])).toarray().astype(np.float32)
+    return sparse.csr_matrix(smoothed.multiply(scale[:, None]), dtype=np.float32).toarray()
 
 
 def alra(counts, *, labels=None, batches=None, random_state=0, max_rank=100, quantile=0.001):

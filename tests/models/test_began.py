@@ -78,7 +78,8 @@ def test_imputation_averages_all_repeats(sim_batches):
     library = counts.sum(axis=1).A1
     images = model._images(scaled)
     rows = np.arange(counts.shape[0])
-    share = expressed_share(scaled, images.neighbours, rows, model.config.expected_neighbors)
+    expressing = scaled.astype(bool).astype(np.float32)
+    share = expressed_share(expressing, images.neighbours, rows, model.config.expected_neighbors)
     ((_, predicted),) = model._predict(
         model.generator_, images, torch.as_tensor(codes, dtype=torch.long)
     )
@@ -96,7 +97,8 @@ def test_zeros_scaled_by_share_of_expressing_neighbours(sim_batches):
     neighbours = model._images(scaled).neighbours
     assert neighbours.shape == (counts.shape[0], 15)  # max(n_neighbors, expected_neighbors)
     assert not (neighbours == np.arange(counts.shape[0])[:, None]).any()
-    share = expressed_share(scaled, neighbours, np.arange(counts.shape[0]), 4)
+    expressing = scaled.astype(bool).astype(np.float32)
+    share = expressed_share(expressing, neighbours, np.arange(counts.shape[0]), 4)
     dense = scaled.toarray()
     assert (share[dense > 0] == 1).all()
     zero_cell, zero_gene = np.argwhere(dense == 0)[0]

@@ -72,13 +72,16 @@ class CellImages:
         return torch.from_numpy(block).to(self.device)[:, self.parts]
 
 
-def expressed_share(values: sparse.csr_matrix, neighbours: np.ndarray, rows, k: int) -> np.ndarray:
-    """For ``rows``: 1 where a gene is observed, else the share of ``k`` neighbours expressing it."""
-    observed = dense_rows(values, rows) > 0
+def expressed_share(
+    expressing: sparse.csr_matrix, neighbours: np.ndarray, rows, k: int
+) -> np.ndarray:
+    """For ``rows``: 1 where a gene is observed, else the share of ``k`` neighbours expressing it.
+
+    ``expressing`` is the float32 indicator of the non-zero counts (cells × genes).
+    """
+    observed = dense_rows(expressing, rows) > 0
     if k == 0:
         return np.ones(observed.shape)
-    expressing = values.copy()
-    expressing.data = (expressing.data > 0).astype(np.float32)
     share = neighbour_mean(expressing, neighbours[rows, :k])
     return np.where(observed, 1.0, share)
 

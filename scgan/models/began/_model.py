@@ -50,9 +50,9 @@ class BEGANImputer(Backend):
         cfg = self.config
         self._resolve_device()
         rng = np.random.default_rng(self.random_state)
-        codes, self.n_categories_ = condition_codes(
-            counts.shape[0], codes if cfg.conditional else None, n_categories
-        )
+        if not cfg.conditional:
+            codes, n_categories = None, None
+        codes, self.n_categories_ = condition_codes(counts.shape[0], codes, n_categories)
         self.scaler_ = LogScaler().fit(counts)
         self.expressed_ = expressed_genes(counts)
         scaled = self.scaler_.transform(counts)
@@ -104,6 +104,7 @@ class BEGANImputer(Backend):
         mean = np.empty(counts.shape, np.float32)
         spread = np.empty(counts.shape, np.float32)
         k = self.config.expected_neighbors
+        expressing = scaled.astype(bool).astype(np.float32)
         with seeded(self.device_, self.random_state):  # G's noise channel, if any
             codes = torch.as_tensor(codes, device=self.device_)
             for rows, predicted in self._predict(self.generator_, images, codes):
@@ -122,7 +123,7 @@ class BEGANImputer(Backend):
                     np.sqrt(np.maximum(total_sq / n - (total / n) ** 2, 0.0)) * self.expressed_
                 )
                 if only_zeros:
-                    share = expressed_share(scaled, images.neighbours, rows, k)
+                    share = expressed_share(expressing, images.neighbours, rows, k)
                     chunk_mean, chunk_std = chunk_mean * share, chunk_std * share
                 mean[rows], spread[rows] = chunk_mean, chunk_std
         return Imputation(mean, spread)

@@ -1,7 +1,5 @@
 """Torch modules of the conditional BEGAN imputer (SPEC §2): tensors in, tensors out."""
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
@@ -70,15 +68,3 @@ class Discriminator(nn.Module):
     def reconstruction_error(self, v: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """BEGAN's ``L(v) = mean |v − D(v)|`` for each sample and group: ``(batch, groups)``."""
         return (v.float() - self(v, codes).float()).abs().mean(dim=2)
-
-
-@dataclass
-class BEGANLosses:
-    """The named terms of one training step, each per group."""
-
-    real: torch.Tensor  # L(x)
-    fake: torch.Tensor  # L(Drop(G(x)))
-    reconstruction: torch.Tensor  # mean |G(x) − x| on observed entries
-    discriminator: torch.Tensor  # L(x) − k_t · L(Drop(G(x)))
-    generator: torch.Tensor  # L(Drop(G(x))) + α · reconstruction
-    convergence: torch.Tensor  # M = L(x) + |γ L(x) − L(Drop(G(x)))|

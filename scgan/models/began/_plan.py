@@ -45,7 +45,8 @@ class BEGANPlan(PairPlan):
     def build(self) -> None:
         cfg, groups, device = self.config, self.images.parts.shape[0], self.images.device
         self.generator, self.discriminator = networks(cfg, groups, self.n_categories, device)
-        self.balance = BEGANBalance.start(cfg.gamma, cfg.lambda_k, (groups,), device)
+        # float32 per gene part, as BEGAN's k_t has always been (scIGANs': float64)
+        self.balance = BEGANBalance.start(cfg.gamma, cfg.lambda_k, (groups,), device, torch.float32)
         self.order_generator = torch.Generator(device="cpu").manual_seed(self.random_state)
 
     def optimisers(self) -> dict[str, Optimiser]:

@@ -8,12 +8,11 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from ..._data import dense_rows, expressed_genes
+from ..._data import as_csr, dense_rows, expressed_genes
 from ..._train import train
 from .._base import Backend, Imputation
 from .._state import gan_weights, restore_gan
-from ._module import Discriminator, Generator
-from ._plan import ScIGANsPlan
+from ._plan import ScIGANsPlan, networks
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ class ScIGANsImputer(Backend):
     def fit(self, counts, codes=None, n_categories=None) -> "ScIGANsImputer":
         """Train on ``counts`` (cells × genes); ``codes[:, 0]`` holds the cell-type labels."""
         self._resolve_device()
-        counts = sparse.csr_matrix(counts)
+        counts = as_csr(counts)
         labels, self.n_classes_ = _labels(counts.shape[0], codes, n_categories)
         self.n_genes_ = counts.shape[1]
         self.expressed_ = expressed_genes(counts)
@@ -128,7 +127,7 @@ class ScIGANsImputer(Backend):
 
         Observed counts are always kept (``only_zeros`` is part of the common signature).
         """
-        counts = sparse.csr_matrix(counts)
+        counts = as_csr(counts)
         labels, _ = _labels(counts.shape[0], codes, [self.n_classes_])
         images, maxima = self._images(counts)
         cfg, n = self.config, self.n_genes_
@@ -180,10 +179,10 @@ class ScIGANsImputer(Backend):
         return self
 
     def _build_networks(self) -> None:
-        self.generator_ = Generator(self.side_, self.n_classes_, self.config.latent_dim)
-        self.discriminator_ = Discriminator(self.side_, self.n_classes_)
-        self.generator_.to(self.device_)
-        self.discriminator_.to(self.device_)
+        """Fresh networks of the fitted shape (for :func:`restore_gan`)."""
+        self.generator_, self.discriminator_ = networks(
+            self.side_, self.n_classes_, self.config.latent_dim, self.device_
+        )
 
     def _images(self, counts: sparse.csr_matrix) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Cells divided by their maximum (sparse, genes unpadded); and the maxima."""

@@ -35,10 +35,10 @@ class ScIGANsPlan(PairPlan):
         self.labels, self.n_classes, self.device = labels, n_classes, device
 
     def build(self) -> None:
-        self.generator = Generator(self.side, self.n_classes, self.config.latent_dim)
-        self.discriminator = Discriminator(self.side, self.n_classes)
+        self.generator, self.discriminator = networks(
+            self.side, self.n_classes, self.config.latent_dim, self.device
+        )
         for network in (self.generator, self.discriminator):
-            network.to(self.device)
             network.apply(init_weights)
         self.one_hot = torch.eye(self.n_classes, device=self.device)[
             torch.as_tensor(self.labels, device=self.device)
@@ -83,3 +83,12 @@ class ScIGANsPlan(PairPlan):
 
     def after_step(self, terms):
         return self.balance.update(terms["real"], terms["fake"])
+
+
+def networks(
+    side: int, n_classes: int, latent_dim: int, device: torch.device
+) -> tuple[Generator, Discriminator]:
+    """A fresh generator and discriminator for ``side × side`` images of ``n_classes`` classes."""
+    generator = Generator(side, n_classes, latent_dim)
+    discriminator = Discriminator(side, n_classes)
+    return generator.to(device), discriminator.to(device)

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from torch import nn
 
 from ..._data import dense_rows, row_chunks
-from ..._device import resolve_device, seeded
+from ..._device import SeededStream, resolve_device, seeded
 from ..._train import AdversarialPlan, epochs_for, train
 
 CHUNK = 4096
@@ -97,6 +97,10 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         """Train on a CSR matrix whose stored entries are the observed ones (every column has one)."""
         self._config()
         columns = sparse.csc_matrix(values)
+        empty = np.flatnonzero(np.diff(columns.indptr) == 0)
+        if len(empty):
+            msg = f"columns {empty.tolist()[:10]} have no observed value; drop them"
+            raise ValueError(msg)
         starts = columns.indptr[:-1]
         self.min_ = np.minimum.reduceat(columns.data, starts).astype(np.float64)
         self.range_ = np.maximum.reduceat(columns.data, starts) - self.min_
@@ -171,17 +175,12 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
 
     def _impute_table(self, table: Table) -> Iterator[tuple[slice, np.ndarray]]:
         """Unscaled imputations, ``CHUNK`` rows at a time (the mean of ``n_draws`` draws)."""
-        draws = self.n_draws
-        with seeded(self.device_, self.random_state + 1), torch.no_grad():
-            for rows, x, m in table.chunks():
-                chunk = np.mean(
-                    [
-                        self._impute_rows(x, m).cpu().numpy().astype(np.float64)
-                        for _ in range(draws)
-                    ],
-                    axis=0,
-                )
-                yield rows, chunk * _safe(self.range_) + self.min_
+        stream = SeededStream(self.device_, self.random_state + 1)
+        for rows, x, m in table.chunks():
+            with stream.resume(), torch.no_grad():
+                draws = [self._impute_rows(x, m).cpu().numpy() for _ in range(self.n_draws)]
+            chunk = np.mean([draw.astype(np.float64) for draw in draws], axis=0)
+            yield rows, chunk * _safe(self.range_) + self.min_
 
     def _check_width(self, width: int) -> None:
         if width != self.n_features_in_:
