@@ -1,4 +1,4 @@
-"""``scgan.pp.impute_dropouts``: the AnnData side of every imputation backend."""
+"""``scgan.pp.impute_dropouts``: fit an imputer on an AnnData and impute the same cells in one call."""
 
 import anndata as ad
 
