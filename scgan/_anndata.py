@@ -138,7 +138,9 @@ def counts_in_order(
             raise ValueError(msg)
     position = {gene: i for i, gene in enumerate(names)}
     order = np.array([position[g] for g in genes], dtype=np.int64)
-    return as_csr(get_counts(adata, layer)[:, order]), order
+    counts = get_counts(adata, layer)[:, order]  # a new matrix: sorting it touches nothing else
+    counts.sort_indices()
+    return counts, order
 
 
 # --- conditions ---------------------------------------------------------------------------------

@@ -86,16 +86,25 @@ class LogScaler:
         self.top: float | None = None
 
     def fit(self, counts: sparse.spmatrix) -> "LogScaler":
-        values = normalise_log(counts, self.target_sum).data
-        self.top = float(values.max()) if values.size else 0.0
-        self.top = self.top or 1.0
+        self._fit(normalise_log(counts, self.target_sum))
         return self
 
     def transform(self, counts: sparse.spmatrix) -> sparse.csr_matrix:
         """Scaled values as float32 CSR."""
-        scaled = normalise_log(counts, self.target_sum)
-        scaled.data = (scaled.data / self.top).astype(np.float32)
-        return scaled.astype(np.float32, copy=False)
+        return self._scaled(normalise_log(counts, self.target_sum))
+
+    def fit_transform(self, counts: sparse.spmatrix) -> sparse.csr_matrix:
+        """:meth:`fit` and :meth:`transform` with one normalisation pass."""
+        log_norm = normalise_log(counts, self.target_sum)
+        self._fit(log_norm)
+        return self._scaled(log_norm)
+
+    def _fit(self, log_norm: sparse.csr_matrix) -> None:
+        self.top = (float(log_norm.data.max()) if log_norm.nnz else 0.0) or 1.0
+
+    def _scaled(self, log_norm: sparse.csr_matrix) -> sparse.csr_matrix:
+        log_norm.data = (log_norm.data / self.top).astype(np.float32)
+        return log_norm.astype(np.float32, copy=False)
 
     def inverse(self, scaled: np.ndarray, library: np.ndarray) -> np.ndarray:
         return to_counts(scaled * self.top, library, self.target_sum)

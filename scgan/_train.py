@@ -13,7 +13,7 @@ the only module in scgan that creates or steps an optimiser.
 
 import copy
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +211,17 @@ class _Loop:
         self.plan, self.optimisers, self.device, self.bar = plan, optimisers, device, bar
         self.step = 0
         self.epochs: list[dict[str, np.ndarray]] = []
+        networks = plan.modules()
+        self.others = {  # per player: the parameters that stay still while it steps
+            player: [
+                p
+                for other in networks
+                if other != player
+                for m in networks[other]
+                for p in m.parameters()
+            ]
+            for player in networks
+        }
 
     def run(self, epochs: int, patience: int | None) -> TrainingResult:
         select = self.plan.select
@@ -255,7 +266,7 @@ class _Loop:
         for player in plan.order:
             if player == "generator" and (self.step + 1) % plan.n_critic:
                 continue
-            with _frozen([m for p, ms in plan.modules().items() if p != player for m in ms]):
+            with _frozen(self.others[player]):
                 with autocast(self.device, plan.mixed_precision):
                     output = plan.loss(player, batch, shared)
                 what = f"{plan.name} {player}"
@@ -280,10 +291,10 @@ def _by_term(epochs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 class _frozen:
-    """Switch gradients off for ``modules``' parameters inside the block (they do not step)."""
+    """Switch gradients off for ``parameters`` inside the block (they do not step)."""
 
-    def __init__(self, modules: Iterable[nn.Module]):
-        self.parameters = [p for m in modules for p in m.parameters() if p.requires_grad]
+    def __init__(self, parameters: list[nn.Parameter]):
+        self.parameters = [p for p in parameters if p.requires_grad]
 
     def __enter__(self):
         for p in self.parameters:

@@ -53,9 +53,9 @@ class BEGANImputer(Backend):
         if not cfg.conditional:
             codes, n_categories = None, None
         codes, self.n_categories_ = condition_codes(counts.shape[0], codes, n_categories)
-        self.scaler_ = LogScaler().fit(counts)
+        self.scaler_ = LogScaler()
         self.expressed_ = expressed_genes(counts)
-        scaled = self.scaler_.transform(counts)
+        scaled = self.scaler_.fit_transform(counts)
         self.n_genes_ = scaled.shape[1]
         train_values, validation = hold_out(
             scaled, cfg.validation_fraction, cfg.validation_cells, rng

@@ -81,13 +81,8 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         self._config()
         x = check_matrix(X)
         observed = ~np.isnan(x)
-        empty = np.flatnonzero(~observed.any(axis=0))
-        if len(empty):
-            msg = (
-                f"columns {empty.tolist()[:10]} have no observed value; drop them "
-                "(nothing can be learnt about a column that is always missing)"
-            )
-            raise ValueError(msg)
+        _refuse_empty(~observed.any(axis=0))
+        self._learn_columns(x[observed[:, j], j] for j in range(x.shape[1]))
         self.min_ = np.nanmin(x, axis=0)
         self.range_ = np.nanmax(x, axis=0) - self.min_
         self.device_ = resolve_device(self.device)
@@ -97,10 +92,9 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         """Train on a CSR matrix whose stored entries are the observed ones (every column has one)."""
         self._config()
         columns = sparse.csc_matrix(values)
-        empty = np.flatnonzero(np.diff(columns.indptr) == 0)
-        if len(empty):
-            msg = f"columns {empty.tolist()[:10]} have no observed value; drop them"
-            raise ValueError(msg)
+        _refuse_empty(np.diff(columns.indptr) == 0)
+        bounds = zip(columns.indptr[:-1], columns.indptr[1:], strict=True)
+        self._learn_columns(columns.data[start:stop] for start, stop in bounds)
         starts = columns.indptr[:-1]
         self.min_ = np.minimum.reduceat(columns.data, starts).astype(np.float64)
         self.range_ = np.maximum.reduceat(columns.data, starts) - self.min_
@@ -163,6 +157,9 @@ class TabularGANImputer(TransformerMixin, BaseEstimator):
         )
         self.nets_, self.history_ = plan.nets, result.history
         return self
+
+    def _learn_columns(self, observed: Iterator[np.ndarray]) -> None:
+        """Hook: see each column's observed values at ``fit`` (GAIN finds near-categorical ones)."""
 
     def _plan(self, table: Table) -> AdversarialPlan:
         raise NotImplementedError
@@ -233,6 +230,16 @@ def check_matrix(X) -> np.ndarray:
         msg = "X holds infinite values; mark missing entries with NaN, not inf"
         raise ValueError(msg)
     return x
+
+
+def _refuse_empty(empty: np.ndarray) -> None:
+    """Refuse columns (``empty``: a boolean per column) without any observed value."""
+    if empty.any():
+        msg = (
+            f"columns {np.flatnonzero(empty).tolist()[:10]} have no observed value; drop them "
+            "(nothing can be learnt about a column that is always missing)"
+        )
+        raise ValueError(msg)
 
 
 def _safe(spread: np.ndarray) -> np.ndarray:

@@ -4,12 +4,11 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from scipy import sparse
 from torch import nn
 
 from ..._train import LossOutput, Optimiser, PairPlan
 from .._blocks import mlp
-from ._base import Table, TabularGANImputer, TabularPlan, check_matrix
+from ._base import Table, TabularGANImputer, TabularPlan
 from ._config import GAINConfig
 
 CATEGORICAL = 20
@@ -75,22 +74,10 @@ class GAINImputer(TabularGANImputer):
         self.random_state = random_state
         self.progress = progress
 
-    def fit(self, X, y=None):
-        """Train on ``X`` (rows × columns, ``NaN`` missing)."""
-        x = check_matrix(X)
+    def _learn_columns(self, observed) -> None:
         self.categorical_ = [
-            j for j in range(x.shape[1]) if len(np.unique(x[~np.isnan(x[:, j]), j])) < CATEGORICAL
+            j for j, values in enumerate(observed) if len(np.unique(values)) < CATEGORICAL
         ]
-        return super().fit(x, y)
-
-    def fit_observed(self, values: sparse.csr_matrix):
-        columns = sparse.csc_matrix(values)
-        self.categorical_ = [
-            j
-            for j in range(values.shape[1])
-            if len(np.unique(columns.data[columns.indptr[j] : columns.indptr[j + 1]])) < CATEGORICAL
-        ]
-        return super().fit_observed(values)
 
     def hint_matrix(self, mask: torch.Tensor) -> torch.Tensor:
         """The hint for mask ``m``: ``b ⊙ m + 0.5 (1 − b)`` (paper) or ``b ⊙ m`` (reference)."""
