@@ -17,6 +17,11 @@ def as_csr(matrix, dtype=np.float32) -> sparse.csr_matrix:
     return csr
 
 
+def as_dense(matrix, dtype=np.float64) -> np.ndarray:
+    """``matrix`` (dense or sparse) as a dense array of ``dtype``."""
+    return np.asarray(matrix.toarray() if sparse.issparse(matrix) else matrix, dtype=dtype)
+
+
 def expressed_genes(counts: sparse.spmatrix) -> np.ndarray:
     """Boolean mask of the genes (columns) with at least one non-zero count."""
     return np.asarray((counts != 0).sum(axis=0)).ravel() > 0

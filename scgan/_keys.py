@@ -9,6 +9,9 @@ MASK_KEY = "scgan_mask"
 TRUE_COUNTS = "true_counts"
 """Layer with the simulator's counts before dropout."""
 
+TEST_COUNTS = "test_counts"
+"""Layer with the held-out molecules written by :func:`scgan.tl.split_molecules`."""
+
 SIM_PARAMS = "scgan_simulation"
 """`.uns` key with the simulator's parameters."""
 

@@ -131,9 +131,11 @@ def test_benchmark_command_writes_scores(tmp_path, sim_batches, capsys):
     sim_batches.write_h5ad(tmp_path / "in.h5ad")
     out = tmp_path / "scores.csv"
     args = ["benchmark", str(tmp_path / "in.h5ad"), "-o", str(out), "--labels-key", "cell_type"]
-    assert main([*args, "--methods", "none", "celltype_mean", "--quiet"]) == 0
+    methods = ["--methods", "none", "celltype_mean", "--protocols", "masked", "denoising"]
+    assert main([*args, *methods, "--quiet"]) == 0
     scores = out.read_text()
-    assert scores.startswith("dataset,method,metric,value,seconds,peak_memory_mb")
+    assert scores.startswith("dataset,protocol,method,metric,value,seconds,peak_memory_mb")
+    assert "denoising_score" in scores and "spurious_share" not in scores
     assert "celltype_mean" in capsys.readouterr().out
 
 

@@ -1,7 +1,9 @@
 """Tools: masking, scores, baselines and the benchmark."""
 
 from ._baselines import BASELINES
-from ._benchmark import DEFAULT_BENCHMARK, benchmark
+from ._benchmark import DEFAULT_BENCHMARK, PROTOCOLS, benchmark
+from ._denoising import score_denoising, split_molecules
+from ._false_signal import permute_genes, score_false_signal
 from ._gan_method import gan_method
 from ._impute_baseline import impute_baseline
 from ._lisi import lisi
@@ -13,13 +15,18 @@ from ._score_table import score_table
 __all__ = [
     "BASELINES",
     "DEFAULT_BENCHMARK",
+    "PROTOCOLS",
     "batch_asw",
     "benchmark",
     "gan_method",
     "impute_baseline",
     "lisi",
     "mask_nonzeros",
+    "permute_genes",
+    "score_denoising",
+    "score_false_signal",
     "score_imputation",
     "score_structure",
     "score_table",
+    "split_molecules",
 ]

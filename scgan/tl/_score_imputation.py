@@ -2,7 +2,7 @@ import anndata as ad
 import numpy as np
 from scipy import sparse, stats
 
-from .._data import as_csr, row_chunks
+from .._data import as_csr, as_dense, row_chunks
 from .._keys import MASK_KEY, TRUE_COUNTS
 
 
@@ -20,8 +20,13 @@ def score_imputation(
     and mean and median absolute error of counts (``heldout_*``). When
     ``layers[true_layer]`` exists (simulated data), also against the true
     counts on the *dropout entries*, those that are zero in the imputer's input
-    but not in the truth (``dropout_*``), and Pearson(log1p) over all entries
-    (``all_pearson_log1p``).
+    but not in the truth (``dropout_*``), Pearson(log1p) over all entries
+    (``all_pearson_log1p``), and how realistic the imputed genes are:
+    ``variance_ratio``, the median over genes of the variance of ``log1p``
+    imputed counts over that of the true counts (1 is best), and
+    ``correlation_distance``, the root mean square difference between the
+    imputed and true gene–gene Pearson correlations of ``log1p`` counts
+    among the 200 genes with the highest true mean (0 is best).
 
     Imputed counts are compared as they are, on each cell's library in the
     imputer's input, which lacks the hidden counts: count errors include that
@@ -61,6 +66,7 @@ def score_imputation(
         predicted = np.asarray(imputed[rows, cols], dtype=np.float64).ravel()
         scores |= _compare(predicted, np.asarray(truth[rows, cols]).ravel(), "dropout")
         scores["all_pearson_log1p"] = _pearson_log1p_all(imputed, truth)
+        scores |= _realism(imputed, truth)
     if not scores:
         msg = (
             f"nothing to score against: no uns[{mask_key!r}] and no layers[{true_layer!r}]; "
@@ -68,6 +74,27 @@ def score_imputation(
         )
         raise ValueError(msg)
     return scores
+
+
+def _realism(imputed, truth: sparse.csr_matrix, n_genes: int = 200) -> dict[str, float]:
+    moments = np.zeros((4, truth.shape[1]))  # Σa, Σa², Σb, Σb² per gene
+    for rows in row_chunks(truth.shape[0], 1024):
+        a, b = np.log1p(as_dense(imputed[rows])), np.log1p(truth[rows].toarray())
+        moments += [a.sum(0), (a * a).sum(0), b.sum(0), (b * b).sum(0)]
+    n = truth.shape[0]
+    var_imputed = moments[1] / n - (moments[0] / n) ** 2
+    var_true = moments[3] / n - (moments[2] / n) ** 2
+    varying = var_true > 0
+    top = np.sort(np.argsort(-np.asarray(truth.mean(axis=0)).ravel(), kind="stable")[:n_genes])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr_imputed = np.corrcoef(np.log1p(as_dense(imputed[:, top])), rowvar=False)
+        corr_true = np.corrcoef(np.log1p(truth[:, top].toarray()), rowvar=False)
+    upper = np.triu_indices(len(top), k=1)
+    gap = np.nan_to_num(corr_imputed[upper]) - np.nan_to_num(corr_true[upper])
+    return {
+        "variance_ratio": float(np.median(var_imputed[varying] / var_true[varying])),
+        "correlation_distance": float(np.sqrt(np.mean(gap**2))),
+    }
 
 
 def _compare(predicted: np.ndarray, truth: np.ndarray, prefix: str) -> dict[str, float]:
@@ -84,8 +111,7 @@ def _pearson_log1p_all(imputed, truth: sparse.csr_matrix) -> float:
     """Pearson correlation of ``log1p`` over every entry, summed a block of rows at a time."""
     sums = np.zeros(5)  # Σa, Σb, Σa², Σb², Σab
     for rows in row_chunks(truth.shape[0], 1024):
-        block = imputed[rows]
-        a = np.log1p(np.asarray(block.toarray() if sparse.issparse(block) else block, np.float64))
+        a = np.log1p(as_dense(imputed[rows]))
         b = np.log1p(truth[rows].toarray())
         sums += [a.sum(), b.sum(), (a * a).sum(), (b * b).sum(), (a * b).sum()]
     n = truth.shape[0] * truth.shape[1]

@@ -17,9 +17,14 @@ def test_benchmark_is_tidy_and_leaves_input_alone(sim_batches):
         batch_key="batch",
         cluster_method="kmeans",
     )
-    assert list(df.columns) == ["dataset", "method", "metric", "value", "seconds", "peak_memory_mb"]
+    columns = ["dataset", "protocol", "method", "metric", "value", "seconds", "peak_memory_mb"]
+    assert list(df.columns) == columns
     assert set(df["method"]) == {"none", "celltype_mean"}
-    assert {"heldout_pearson_log1p", "dropout_pearson_log1p", "ari", "ilisi"} <= set(df["metric"])
+    assert set(df["protocol"]) == {"masked", "denoising", "false_signal"}
+    metrics = {"heldout_pearson_log1p", "dropout_pearson_log1p", "ari", "ilisi", "variance_ratio"}
+    assert metrics | {"denoising_score", "spurious_share_0.1"} <= set(df["metric"])
+    none = df[df.method == "none"].set_index("metric")["value"]
+    assert none["denoising_score"] == pytest.approx(0.0)  # returning train scores 0
     assert (adata.X != sim_batches.X).nnz == 0
     assert "scgan_mask" not in adata.uns and not set(adata.layers) - {"true_counts"}
     mean = df[(df.method == "celltype_mean") & (df.metric == "heldout_pearson_log1p")]
@@ -30,14 +35,19 @@ def test_benchmark_accepts_callables(sim_batches):
     def doubled(counts, *, labels, batches, random_state):
         return counts.toarray() * 2
 
-    df = scgan.tl.benchmark(sim_batches, {"doubled": doubled}, mask_fraction=None)
+    df = scgan.tl.benchmark(
+        sim_batches, {"doubled": doubled}, mask_fraction=None, protocols=["masked"]
+    )
     assert set(df["method"]) == {"doubled"}
     assert "heldout_mae" not in set(df["metric"])  # nothing masked: scored against the truth
 
 
 def test_benchmark_plot_renders():
     df = scgan.tl.benchmark(
-        scgan.datasets.simulate(120, 60, random_state=0), ["none", "alra"], dataset="a"
+        scgan.datasets.simulate(120, 60, random_state=0),
+        ["none", "alra"],
+        dataset="a",
+        protocols=["masked"],
     )
     other = df.assign(dataset="b")
     other = other[other["metric"] != "all_pearson_log1p"]  # a metric only one data set has
@@ -75,16 +85,27 @@ def test_benchmark_imputes_the_layer_the_mask_was_made_on(sim_batches):
         seen.append(counts.toarray())
         return counts.toarray()
 
-    scgan.tl.benchmark(masked, {"spy": spy})
+    scgan.tl.benchmark(masked, {"spy": spy}, protocols=["masked"])
     np.testing.assert_array_equal(seen[0], masked.layers["counts"].toarray())
     with pytest.raises(ValueError, match="made on 'counts', not layer='other'"):
-        scgan.tl.benchmark(masked, {"spy": spy}, layer="other")
+        scgan.tl.benchmark(masked, {"spy": spy}, layer="other", protocols=["masked"])
 
 
 def test_a_method_named_like_a_layer_does_not_replace_it(sim_batches):
     def observed(counts, *, labels, batches, random_state):
         return counts.toarray()
 
-    df = scgan.tl.benchmark(sim_batches, {"true_counts": observed}, mask_fraction=None)
+    df = scgan.tl.benchmark(
+        sim_batches, {"true_counts": observed}, mask_fraction=None, protocols=["masked"]
+    )
     score = df.loc[df.metric == "all_pearson_log1p", "value"].iloc[0]
     assert score < 0.99  # scored against the simulator's truth, not against itself
+
+
+def test_benchmark_refuses_unknown_protocols_and_runs_denoised_scgan(sim_batches):
+    with pytest.raises(ValueError, match="protocols must be some of"):
+        scgan.tl.benchmark(sim_batches, ["none"], protocols=["masked", "cross"])
+    with pytest.raises(ValueError, match="unknown methods"):
+        scgan.tl.benchmark(sim_batches, ["alra denoised"])
+    resolved = scgan.tl._benchmark._resolve(["began denoised"])
+    assert set(resolved) == {"began denoised"}

@@ -61,6 +61,36 @@ def test_dropout_scores_use_zero_input_nonzero_truth(sim_batches):
     assert "heldout_mae" not in scores  # nothing was masked
 
 
+def _with_truth(truth: np.ndarray, imputed: np.ndarray) -> ad.AnnData:
+    observed = truth.copy()
+    observed[[0, 1, 2], [1, 0, 2]] = 0  # three dropouts
+    adata = ad.AnnData(sparse.csr_matrix(observed, dtype=np.float32))
+    adata.layers["true_counts"] = sparse.csr_matrix(truth, dtype=np.float32)
+    adata.layers["imp"] = imputed.astype(np.float32)
+    return adata
+
+
+def test_realism_scores_match_hand_computed_cases():
+    truth = np.array([[0, 1, 3], [1, 3, 0], [3, 7, 1], [7, 0, 3]], dtype=np.float64)
+    exact = scgan.tl.score_imputation(_with_truth(truth, truth), layer="imp")
+    assert exact["variance_ratio"] == pytest.approx(1.0)
+    assert exact["correlation_distance"] == pytest.approx(0.0, abs=1e-6)
+    # log1p doubled: every gene's variance of log1p values is four times the truth's,
+    # and correlations of log1p values do not change
+    squared = scgan.tl.score_imputation(_with_truth(truth, (1 + truth) ** 2 - 1), layer="imp")
+    assert squared["variance_ratio"] == pytest.approx(4.0, rel=1e-5)
+    assert squared["correlation_distance"] == pytest.approx(0.0, abs=1e-5)
+    # gene 2 reversed (log1p values 2·mean − x): its two correlations change sign
+    logs = np.log1p(truth)
+    flipped = logs.copy()
+    flipped[:, 2] = 2 * logs[:, 2].mean() - logs[:, 2]
+    scores = scgan.tl.score_imputation(_with_truth(truth, np.expm1(flipped)), layer="imp")
+    r = np.corrcoef(logs, rowvar=False)
+    assert scores["correlation_distance"] == pytest.approx(
+        np.sqrt(((2 * r[0, 2]) ** 2 + (2 * r[1, 2]) ** 2) / 3), rel=1e-5
+    )
+
+
 def test_score_imputation_needs_something_to_score():
     adata = ad.AnnData(np.ones((3, 3)), layers={"imp": np.ones((3, 3))})
     with pytest.raises(ValueError, match="mask_nonzeros"):
