@@ -43,8 +43,8 @@ def split_molecules(
     --------
     >>> import scgan
     >>> split = scgan.tl.split_molecules(scgan.datasets.pbmc68k(), random_state=0)
-    >>> split.X.sum() > 8 * split.layers["test_counts"].sum()
-    True
+    >>> split.shape, list(split.layers)
+    ((700, 765), ['test_counts'])
     """
     if not 0 < train_fraction < 1:
         msg = f"train_fraction must lie strictly between 0 and 1, got {train_fraction}"

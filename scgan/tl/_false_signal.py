@@ -46,8 +46,10 @@ def score_false_signal(
     Among the ``n_genes`` genes with the highest mean count in ``X`` (the
     imputer's input, from :func:`scgan.tl.permute_genes`), the share of gene
     pairs whose Spearman correlation across cells in ``layers[layer]`` has
-    magnitude above each threshold (``spurious_share_<threshold>``). Pairs
-    with a constant gene count as uncorrelated.
+    magnitude above each threshold (``spurious_share_<threshold>``). The
+    output is first divided by each cell's total, so that library size, which
+    shuffling leaves varying from cell to cell, does not count as a signal.
+    Pairs with a constant gene count as uncorrelated.
 
     Returns
     -------
@@ -58,7 +60,10 @@ def score_false_signal(
         raise KeyError(msg)
     means = np.asarray(adata.X.mean(axis=0)).ravel()
     top = np.sort(np.argsort(-means, kind="stable")[:n_genes])
-    correlation = np.nan_to_num(spearman_matrix(as_dense(adata.layers[layer][:, top])))
+    output = adata.layers[layer]
+    totals = np.asarray(output.sum(axis=1), dtype=np.float64).ravel()
+    shares = as_dense(output[:, top]) / np.where(totals > 0, totals, 1.0)[:, None]
+    correlation = np.nan_to_num(spearman_matrix(shares))
     pairs = np.abs(correlation[np.triu_indices(len(top), k=1)])
     return {f"spurious_share_{t:g}": float(np.mean(pairs > t)) for t in thresholds}
 
