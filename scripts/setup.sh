@@ -7,7 +7,9 @@
 # in editable mode with the test, benchmark and scvi extras, and magic-impute
 # with scprep without their dependencies: scprep pins pandas<2.1, which does
 # not work with numpy 2; the packages they really need come with the
-# "benchmark" extra.
+# "benchmark" extra. desc is installed the same way for the 10x PBMC 3k counts
+# its wheel carries (scgan.datasets.pbmc3k reads the file, never desc's code,
+# which needs TensorFlow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +21,5 @@ pip() { python -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v '^WAR
 
 python -c "import torch" 2>/dev/null || pip install torch==2.13.0
 pip install -e ".[test,benchmark,scvi]"
-pip install --no-deps magic-impute==3.0.0 scprep==1.2.3
+pip install --no-deps magic-impute==3.0.0 scprep==1.2.3 desc==2.1.1
 python -c "import torch, scgan, magic; print(f'scgan {scgan.__version__} ready (torch {torch.__version__})')"
