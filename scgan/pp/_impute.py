@@ -70,7 +70,8 @@ def impute_dropouts(
         Name of the output layer and ``uns`` entry.
     only_zeros
         Keep observed counts and fill only the zeros; ``False`` returns the
-        generator's output everywhere (denoising).
+        imputer's estimate everywhere (denoising; for ``"began"`` each
+        entry's expected count).
     n_repeats
         Number of random gene partitions averaged (``"began"`` only; its
         default if ``None``).

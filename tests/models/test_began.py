@@ -61,7 +61,7 @@ def test_history_and_k_in_range(sim_batches):
     model, _, _ = _fit(sim_batches)
     history = model.history_
     groups = model.generator_.groups
-    for name in ("real", "fake", "k_t", "M", "reconstruction"):
+    for name in ("real", "fake", "k_t", "M", "reconstruction", "adversarial"):
         assert history[name].shape[1] == groups
         assert np.isfinite(history[name]).all()
     assert ((history["k_t"] >= 0) & (history["k_t"] <= 1)).all()
@@ -79,7 +79,10 @@ def test_imputation_averages_all_repeats(sim_batches):
     images = model._images(scaled)
     rows = np.arange(counts.shape[0])
     expressing = scaled.astype(bool).astype(np.float32)
-    share = expressed_share(expressing, images.neighbours, rows, model.config.expected_neighbors)
+    rate = expressing.mean(axis=0).A1
+    share = expressed_share(
+        expressing, images.neighbours, rows, model.config.expected_neighbors, rate
+    )
     ((_, predicted),) = model._predict(
         model.generator_, images, torch.as_tensor(codes, dtype=torch.long)
     )
@@ -91,19 +94,52 @@ def test_imputation_averages_all_repeats(sim_batches):
     assert (std > 0).any()
 
 
-def test_zeros_scaled_by_share_of_expressing_neighbours(sim_batches):
+def test_expected_count_scales_by_share_of_expressing_neighbours(sim_batches):
     model, counts, _ = _fit(sim_batches, expected_neighbors=4)
     scaled = model.scaler_.transform(counts)
     neighbours = model._images(scaled).neighbours
     assert neighbours.shape == (counts.shape[0], 15)  # max(n_neighbors, expected_neighbors)
     assert not (neighbours == np.arange(counts.shape[0])[:, None]).any()
     expressing = scaled.astype(bool).astype(np.float32)
-    share = expressed_share(expressing, neighbours, np.arange(counts.shape[0]), 4)
+    rate = expressing.mean(axis=0).A1
+    share = expressed_share(expressing, neighbours, np.arange(counts.shape[0]), 4, rate)
     dense = scaled.toarray()
-    assert (share[dense > 0] == 1).all()
-    zero_cell, zero_gene = np.argwhere(dense == 0)[0]
-    expected = (dense[neighbours[zero_cell, :4], zero_gene] > 0).mean()
-    assert share[zero_cell, zero_gene] == pytest.approx(expected)
+    for cell, gene in (np.argwhere(dense == 0)[0], np.argwhere(dense > 0)[0]):
+        around = (dense[neighbours[cell, :4], gene] > 0).sum()
+        own = dense[cell, gene] > 0
+        assert share[cell, gene] == pytest.approx((own + around + rate[gene]) / 6)
+    assert (share > 0).all()  # the pseudo-cell: no expected count is exactly zero
+
+
+def test_adversarial_gradient_is_sized_against_the_reconstruction_gradient():
+    from types import SimpleNamespace
+
+    from scgan.models.began._plan import BEGANPlan
+
+    generated = torch.rand(5, 3, 4, requires_grad=True)  # batch × gene parts × genes
+    target = torch.rand(5, 3, 4)
+    reconstruction = 1000 * ((generated - target) ** 2).mean(dim=(0, 2))
+    adversarial = (generated.sin() * torch.arange(1.0, 4.0)[None, :, None]).mean(dim=(0, 2))
+    plan = SimpleNamespace(config=SimpleNamespace(adversary=0.3))
+    stand_in = BEGANPlan._sized(plan, adversarial, reconstruction, generated)
+    (got,) = torch.autograd.grad(stand_in.sum(), generated, retain_graph=True)
+    (toward_real,) = torch.autograd.grad(adversarial.sum(), generated, retain_graph=True)
+    (toward_data,) = torch.autograd.grad(reconstruction.sum(), generated)
+    for part in range(3):
+        norm = got[:, part].norm()
+        assert norm == pytest.approx(0.3 * toward_data[:, part].norm().item(), rel=1e-5)
+        cosine = torch.nn.functional.cosine_similarity(
+            got[:, part].flatten(), toward_real[:, part].flatten(), dim=0
+        )
+        assert cosine == pytest.approx(1.0, abs=1e-5)
+
+
+def test_without_adversary_only_the_generator_trains(sim_batches):
+    model, _, _ = _fit(sim_batches, adversary=0.0)
+    assert "k_t" not in model.history_ and "adversarial" not in model.history_
+    before = {k: v.clone() for k, v in model.discriminator_.state_dict().items()}
+    fresh, _, _ = _fit(sim_batches, adversary=0.0, epochs=1)
+    assert all(torch.equal(before[k], v) for k, v in fresh.discriminator_.state_dict().items())
 
 
 def test_fixed_dropout_and_switches(sim_batches):
@@ -147,7 +183,7 @@ def test_config_rejects_bad_settings(setting, match):
 def test_history_records_every_loss_term(sim_batches):
     model, _, _ = _fit(sim_batches)
     history = model.history_
-    assert {"generator", "discriminator", "real", "fake", "M"} <= set(history)
+    assert {"generator", "adversarial", "discriminator", "real", "fake", "M"} <= set(history)
     # M = L(x) + |…| per step, so also in the epoch means
     assert (history["M"] >= history["real"] - 1e-6).all()
 

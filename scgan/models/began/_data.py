@@ -73,17 +73,20 @@ class CellImages:
 
 
 def expressed_share(
-    expressing: sparse.csr_matrix, neighbours: np.ndarray, rows, k: int
+    expressing: sparse.csr_matrix, neighbours: np.ndarray, rows, k: int, rate: np.ndarray
 ) -> np.ndarray:
-    """For ``rows``: 1 where a gene is observed, else the share of ``k`` neighbours expressing it.
+    """For ``rows``: the share of expressing cells among each cell and its ``k`` neighbours.
 
-    ``expressing`` is the float32 indicator of the non-zero counts (cells × genes).
+    ``expressing`` is the float32 indicator of the non-zero counts (cells ×
+    genes). One pseudo-cell expressing each gene at its detection ``rate``
+    (the share of all cells expressing it) is counted too, so that no share
+    is exactly zero.
     """
-    observed = dense_rows(expressing, rows) > 0
+    own = dense_rows(expressing, rows)
     if k == 0:
-        return np.ones(observed.shape)
-    share = neighbour_mean(expressing, neighbours[rows, :k])
-    return np.where(observed, 1.0, share)
+        return np.ones(own.shape)
+    around = neighbour_mean(expressing, neighbours[rows, :k]).astype(np.float64) * k
+    return (own + around + rate) / (k + 2)
 
 
 @dataclass

@@ -87,13 +87,14 @@ class BEGANImputer(Backend):
         return self
 
     def impute(self, counts, codes=None, *, only_zeros: bool = True) -> Imputation:
-        """Mean and standard deviation over repeats of ``G(x)``, as counts (cells × genes).
+        """Mean and standard deviation over repeats of each entry's expected count (cells × genes).
 
-        With ``only_zeros``, both are scaled at zeros by the share of neighbours
-        expressing the gene (``expected_neighbors``), so that a zero is imputed
-        as its expected count; without it, ``G(x)`` is returned everywhere.
-        Genes without any count in the training data, and cells without any
-        count, are returned as zeros.
+        ``G(x)`` is the count if the gene is expressed; both are scaled by the
+        share of expressing cells among the cell and its ``expected_neighbors``
+        nearest neighbours, so that each entry is its expected count. The same
+        array serves ``only_zeros`` (the writer keeps the observed counts) and
+        the denoised output. Genes without any count in the training data,
+        and cells without any count, are returned as zeros.
         """
         codes, _ = condition_codes(
             counts.shape[0], codes if self.config.conditional else None, self.n_categories_
@@ -105,6 +106,7 @@ class BEGANImputer(Backend):
         spread = np.empty(counts.shape, np.float32)
         k = self.config.expected_neighbors
         expressing = scaled.astype(bool).astype(np.float32)
+        rate = np.asarray(expressing.mean(axis=0), dtype=np.float64).ravel()
         with seeded(self.device_, self.random_state):  # G's noise channel, if any
             codes = torch.as_tensor(codes, device=self.device_)
             for rows, predicted in self._predict(self.generator_, images, codes):
@@ -122,10 +124,8 @@ class BEGANImputer(Backend):
                 chunk_std = (
                     np.sqrt(np.maximum(total_sq / n - (total / n) ** 2, 0.0)) * self.expressed_
                 )
-                if only_zeros:
-                    share = expressed_share(expressing, images.neighbours, rows, k)
-                    chunk_mean, chunk_std = chunk_mean * share, chunk_std * share
-                mean[rows], spread[rows] = chunk_mean, chunk_std
+                share = expressed_share(expressing, images.neighbours, rows, k, rate)
+                mean[rows], spread[rows] = chunk_mean * share, chunk_std * share
         return Imputation(mean, spread)
 
     def get_state(self) -> dict:

@@ -17,8 +17,11 @@ class BEGANPlan(PairPlan):
     Each step: hide ``mask_rate`` of the observed entries from G's input;
     ``Drop(G(x))`` is judged by the autoencoder D against the real cell
     (``L_D = L(x) − k_t L(Drop(G(x)))``); G minimises
-    ``L(Drop(G(x))) + α · reconstruction`` on the observed entries.
-    After each epoch the validation error is measured.
+    ``α · reconstruction`` on the observed entries plus the adversarial term
+    ``L(Drop(G(x)))``, whose gradient on G's output is rescaled, per gene
+    part, to ``adversary`` times the reconstruction gradient's norm (with
+    ``adversary=0`` D is not trained). After each epoch the validation error
+    is measured.
     """
 
     name = "scgan began"
@@ -41,6 +44,8 @@ class BEGANPlan(PairPlan):
         self.validation_error, self.random_state = validation_error, random_state
         self.mixed_precision = config.mixed_precision
         self.valid = images.parts < images.values.shape[1]
+        if not config.adversary:  # G alone, on the reconstruction term
+            self.order, self.progress_terms = ("generator",), ("reconstruction",)
 
     def build(self) -> None:
         cfg, groups, device = self.config, self.images.parts.shape[0], self.images.device
@@ -73,7 +78,7 @@ class BEGANPlan(PairPlan):
         hidden = observed & (torch.rand(x.shape, device=x.device) < self.config.mask_rate)
         generated = self.generator(x.masked_fill(hidden, 0.0), codes, around) * self.valid
         fake = generated
-        if self.config.artificial_dropout:
+        if self.config.artificial_dropout and self.config.adversary:
             q, s = self.dropout
             fake = apply_dropout(generated, generated * self.scale_top, q, s, self.valid)
         return observed, generated, fake
@@ -91,11 +96,41 @@ class BEGANPlan(PairPlan):
             )
         error = self._error(generated.float() - x) * observed
         reconstruction = error.sum(dim=(0, 2)) / observed.sum(dim=(0, 2)).clamp(min=1)
-        g_loss = D.reconstruction_error(fake, codes).mean(0) + self.config.alpha * reconstruction
-        return LossOutput(g_loss.sum(), {"reconstruction": reconstruction, "generator": g_loss})
+        fitting = self.config.alpha * reconstruction
+        if not self.config.adversary:
+            return LossOutput(
+                fitting.sum(), {"reconstruction": reconstruction, "generator": fitting}
+            )
+        adversarial = D.reconstruction_error(fake, codes).mean(0)
+        # logged: BEGAN's G loss; stepped: the same with the adversarial gradient resized
+        terms = {
+            "reconstruction": reconstruction,
+            "adversarial": adversarial,
+            "generator": fitting + adversarial,
+        }
+        return LossOutput((fitting + self._sized(adversarial, fitting, generated)).sum(), terms)
+
+    def _sized(
+        self, adversarial: torch.Tensor, reconstruction: torch.Tensor, generated: torch.Tensor
+    ) -> torch.Tensor:
+        """A stand-in for ``adversarial`` (per gene part) with a rescaled gradient on G's output.
+
+        Its gradient on ``generated`` is the adversarial one, rescaled to
+        ``adversary`` times the norm of the reconstruction gradient, so that
+        the game neither vanishes beside the large ``α`` nor drowns the
+        reconstruction.
+        """
+        (toward_real,) = torch.autograd.grad(adversarial.sum(), generated, retain_graph=True)
+        (toward_data,) = torch.autograd.grad(reconstruction.sum(), generated, retain_graph=True)
+        norms = [g.float().square().sum(dim=(0, 2)).sqrt() for g in (toward_real, toward_data)]
+        scale = self.config.adversary * norms[1] / norms[0].clamp(min=1e-12)
+        step = (toward_real.float() * scale[None, :, None]).detach()
+        return (generated.float() * step).sum(dim=(0, 2))
 
     def after_step(self, terms):
         # k_t and M compare L(x) and L(Drop(G(x))) under the same discriminator
+        if not self.config.adversary:
+            return {}
         return self.balance.update(terms["real"], terms["fake"])
 
     def after_epoch(self) -> dict[str, float]:
