@@ -146,14 +146,9 @@ def _write_table() -> None:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    """A markdown table (no tabulate dependency)."""
-    header = ["method", *frame.columns]
-    rows = [
-        [str(i), *(f"{v:g}" for v in row)]
-        for i, row in zip(frame.index, frame.to_numpy(), strict=True)
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    rows = frame.to_csv(sep="|", float_format="%.3f").strip().splitlines()
+    rows.insert(1, "|".join(["---"] * (frame.shape[1] + 1)))
+    return "\n".join(f"|{row}|" for row in rows)
 
 
 def _parse() -> argparse.Namespace:

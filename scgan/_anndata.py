@@ -67,6 +67,14 @@ def obs_column(adata: ad.AnnData, key: str) -> np.ndarray:
     return values.astype(str).to_numpy()
 
 
+def layer_of(adata: ad.AnnData, key: str, hint: str):
+    """``adata.layers[key]``, or a ``KeyError`` that says how to make it (``hint``)."""
+    if key not in adata.layers:
+        msg = f"layer {key!r} not found; {hint}"
+        raise KeyError(msg)
+    return adata.layers[key]
+
+
 def check_anndata(adata: ad.AnnData) -> None:
     """Refuse AnnData objects that cannot take new layers safely."""
     if not isinstance(adata, ad.AnnData):

@@ -22,6 +22,12 @@ def as_dense(matrix, dtype=np.float64) -> np.ndarray:
     return np.asarray(matrix.toarray() if sparse.issparse(matrix) else matrix, dtype=dtype)
 
 
+def top_genes(counts, n: int) -> np.ndarray:
+    """Indices (ascending) of the ``n`` columns with the highest mean; ties by position."""
+    means = np.asarray(counts.mean(axis=0)).ravel()
+    return np.sort(np.argsort(-means, kind="stable")[:n])
+
+
 def expressed_genes(counts: sparse.spmatrix) -> np.ndarray:
     """Boolean mask of the genes (columns) with at least one non-zero count."""
     return np.asarray((counts != 0).sum(axis=0)).ravel() > 0

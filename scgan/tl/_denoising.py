@@ -2,7 +2,7 @@ import anndata as ad
 import numpy as np
 from scipy import sparse
 
-from .._anndata import get_counts
+from .._anndata import get_counts, layer_of
 from .._data import TARGET_SUM, as_csr, as_dense, normalise_log, row_chunks
 from .._keys import TEST_COUNTS
 
@@ -86,18 +86,16 @@ def score_denoising(
     -------
     Metric name → value.
     """
-    for key in (layer, test_layer):
-        if key not in adata.layers:
-            msg = f"layer {key!r} not found; split with scgan.tl.split_molecules and impute first"
-            raise KeyError(msg)
+    hint = "split with scgan.tl.split_molecules and impute first"
+    output, test = (layer_of(adata, key, hint) for key in (layer, test_layer))
     train = as_csr(adata.X, np.float64)
-    test = as_csr(adata.layers[test_layer], np.float64)
+    test = as_csr(test, np.float64)
     scale = test.sum() / train.sum()
 
-    def losses(output) -> np.ndarray:
-        return np.array([_log_mse(output, test), _poisson_loss(output, test, scale)])
+    def losses(candidate) -> np.ndarray:
+        return np.array([_log_mse(candidate, test), _poisson_loss(candidate, test, scale)])
 
-    value, none, perfect = losses(adata.layers[layer]), losses(train), losses(test)
+    value, none, perfect = losses(output), losses(train), losses(test)
     scaled = (none - value) / (none - perfect)
     return {
         "denoising_mse": float(value[0]),

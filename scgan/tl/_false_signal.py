@@ -4,8 +4,8 @@ import anndata as ad
 import numpy as np
 from scipy import sparse, stats
 
-from .._anndata import get_counts
-from .._data import as_dense
+from .._anndata import get_counts, layer_of
+from .._data import as_dense, top_genes
 
 
 def permute_genes(
@@ -55,12 +55,8 @@ def score_false_signal(
     -------
     Metric name → value.
     """
-    if layer not in adata.layers:
-        msg = f"layer {layer!r} not found; impute the output of scgan.tl.permute_genes first"
-        raise KeyError(msg)
-    means = np.asarray(adata.X.mean(axis=0)).ravel()
-    top = np.sort(np.argsort(-means, kind="stable")[:n_genes])
-    output = adata.layers[layer]
+    output = layer_of(adata, layer, "impute the output of scgan.tl.permute_genes first")
+    top = top_genes(adata.X, n_genes)
     totals = np.asarray(output.sum(axis=1), dtype=np.float64).ravel()
     shares = as_dense(output[:, top]) / np.where(totals > 0, totals, 1.0)[:, None]
     correlation = np.nan_to_num(spearman_matrix(shares))

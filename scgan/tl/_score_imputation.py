@@ -2,7 +2,8 @@ import anndata as ad
 import numpy as np
 from scipy import sparse, stats
 
-from .._data import as_csr, as_dense, row_chunks
+from .._anndata import layer_of
+from .._data import as_csr, as_dense, row_chunks, top_genes
 from .._keys import MASK_KEY, TRUE_COUNTS
 
 
@@ -47,10 +48,7 @@ def score_imputation(
     -------
     Metric name → value.
     """
-    if layer not in adata.layers:
-        msg = f"layer {layer!r} not found; impute first or pass the layer holding the imputation"
-        raise KeyError(msg)
-    imputed = adata.layers[layer]
+    imputed = layer_of(adata, layer, "impute first or pass the layer holding the imputation")
     scores: dict[str, float] = {}
     if mask_key in adata.uns:
         mask = adata.uns[mask_key]
@@ -85,7 +83,7 @@ def _realism(imputed, truth: sparse.csr_matrix, n_genes: int = 200) -> dict[str,
     var_imputed = moments[1] / n - (moments[0] / n) ** 2
     var_true = moments[3] / n - (moments[2] / n) ** 2
     varying = var_true > 0
-    top = np.sort(np.argsort(-np.asarray(truth.mean(axis=0)).ravel(), kind="stable")[:n_genes])
+    top = top_genes(truth, n_genes)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr_imputed = np.corrcoef(np.log1p(as_dense(imputed[:, top])), rowvar=False)
         corr_true = np.corrcoef(np.log1p(truth[:, top].toarray()), rowvar=False)
