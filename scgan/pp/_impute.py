@@ -71,7 +71,7 @@ def impute_dropouts(
     only_zeros
         Keep observed counts and fill only the zeros; ``False`` returns the
         imputer's estimate everywhere (denoising; for ``"began"`` each
-        entry's expected count).
+        entry's expected ``log1p``-normalised value, as a count).
     n_repeats
         Number of random gene partitions averaged (``"began"`` only; its
         default if ``None``).

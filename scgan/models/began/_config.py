@@ -52,11 +52,12 @@ class BEGANConfig:
         cells (PCA space, all genes) as an extra input channel; 0 switches
         it off.
     expected_neighbors
-        Impute each entry as its expected count: G's value (the count if the
-        gene is expressed) times the share of expressing cells among the cell
-        and its ``expected_neighbors`` nearest other cells (plus one
-        pseudo-cell at the gene's detection rate, so no share is zero). 0
-        imputes G's value as if every gene were expressed.
+        Weight G's value (the gene's value if it is expressed) by the share
+        of expressing cells among the cell and its ``expected_neighbors``
+        nearest other cells (plus one pseudo-cell at the gene's detection
+        rate, so no share is zero): the expected count for zero filling, the
+        expected ``log1p`` value when denoising. 0 uses G's value as if every
+        gene were expressed.
     channels, hidden
         Convolution channels and bottleneck width of G (D uses half the bottleneck).
     noise
