@@ -120,3 +120,12 @@ def condition_codes(n_cells: int, codes, n_categories) -> tuple[np.ndarray, list
         )
         raise ValueError(msg)
     return codes, n_categories
+
+
+def too_small(config, names: tuple[str, ...], minimum: int = 1) -> list[str]:
+    """A problem line for each setting in ``names`` below ``minimum`` (config validation)."""
+    return [
+        f"{name}={getattr(config, name)}: must be at least {minimum}"
+        for name in names
+        if getattr(config, name) < minimum
+    ]

@@ -7,9 +7,11 @@ from scipy import sparse
 import scgan
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("desc") is None,
+    reason="needs the desc wheel's data (scripts/setup.sh installs it)",
+)
 def test_pbmc3k_is_the_raw_10x_matrix():
-    if importlib.util.find_spec("desc") is None:
-        pytest.skip("needs the desc wheel's data (scripts/setup.sh installs it)")
     adata = scgan.datasets.pbmc3k()
     assert adata.shape == (2700, 32738) and sparse.isspmatrix_csr(adata.X)
     assert np.all(adata.X.data == np.rint(adata.X.data)) and adata.X.nnz == 2_286_884

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from .._base import too_small
+
 
 @dataclass(frozen=True)
 class BEGANConfig:
@@ -97,21 +99,10 @@ class BEGANConfig:
     mixed_precision: bool = True
 
     def __post_init__(self):
-        problems = []
-        sizes = (
-            "side",
-            "n_repeats",
-            "epochs",
-            "batch_size",
-            "channels",
-            "hidden",
-            "validation_cells",
+        sizes = ("n_repeats", "epochs", "patience", "batch_size", "channels", "hidden")
+        problems = too_small(self, ("side",), minimum=2) + too_small(
+            self, (*sizes, "validation_cells")
         )
-        for name in sizes:
-            if getattr(self, name) < (2 if name == "side" else 1):
-                problems.append(f"{name}={getattr(self, name)} is too small")
-        if self.patience < 1:
-            problems.append(f"patience={self.patience} must be at least 1")
         if not 0 < self.validation_fraction < 1:
             problems.append(f"validation_fraction={self.validation_fraction} must lie in (0, 1)")
         for name in (

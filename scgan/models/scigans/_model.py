@@ -10,7 +10,7 @@ from scipy import sparse
 
 from ..._data import as_csr, dense_rows, expressed_genes
 from ..._train import train
-from .._base import Backend, Imputation
+from .._base import Backend, Imputation, too_small
 from .._state import gan_weights, restore_gan
 from ._plan import ScIGANsPlan, networks
 
@@ -53,11 +53,7 @@ class ScIGANsConfig:
     lambda_k: float = 0.001
 
     def __post_init__(self):
-        problems = [
-            f"{name}={getattr(self, name)} must be at least 1"
-            for name in ("epochs", "batch_size", "latent_dim", "n_generated", "k")
-            if getattr(self, name) < 1
-        ]
+        problems = too_small(self, ("epochs", "batch_size", "latent_dim", "n_generated", "k"))
         if self.batch_size == 1:
             problems.append("batch_size=1 is too small: batch normalisation needs 2 cells")
         if self.k > self.n_generated:

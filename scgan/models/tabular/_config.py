@@ -7,16 +7,16 @@ check them and carry them into ``impute_dropouts``.
 
 from dataclasses import dataclass
 
+from .._base import too_small
+
 HINTS = ("paper", "reference")
 IMPUTER_INPUTS = ("complement", "separate")
 
 
 def _problems(config, at_least_one: tuple[str, ...]) -> list[str]:
-    return [
-        f"{name}={getattr(config, name)}: must be at least 1"
-        for name in at_least_one
-        if getattr(config, name) < 1
-    ] + [f"iterations={config.iterations}: must not be negative"] * (config.iterations < 0)
+    return too_small(config, at_least_one) + [
+        f"iterations={config.iterations}: must not be negative"
+    ] * (config.iterations < 0)
 
 
 @dataclass(frozen=True)
