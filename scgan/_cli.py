@@ -289,32 +289,32 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--threads",
             type=int,
-            help="torch CPU threads (default: torch's; 1 is safest on busy machines)",
+            help="CPU threads (default: scanpy's n_jobs setting, 1; -1: all cores)",
         )
     return parser
 
 
 @contextmanager
 def _command_settings(quiet: bool, threads: int | None) -> Iterator[None]:
-    """Log lines on stderr (none with ``--quiet``) and torch's thread count.
+    """Log lines on stderr (none with ``--quiet``) and ``scanpy.settings.n_jobs``.
 
-    Both are restored afterwards, so calling :func:`main` in-process leaves no trace.
+    ``--threads`` sets scanpy's ``n_jobs``, which scgan's CPU thread count
+    follows. Both are restored afterwards, so calling :func:`main`
+    in-process leaves no trace.
     """
-    logger = logging.getLogger("scgan")
-    level, handlers = logger.level, list(logger.handlers)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    if threads:
-        import torch
+    import scanpy
 
-        before = torch.get_num_threads()
-        torch.set_num_threads(threads)
+    logger = logging.getLogger("scgan")
+    level, handlers, n_jobs = logger.level, list(logger.handlers), scanpy.settings.n_jobs
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if threads is not None:
+        scanpy.settings.n_jobs = threads
     try:
         yield
     finally:
         logger.setLevel(level)
         logger.handlers[:] = handlers
-        if threads:
-            torch.set_num_threads(before)
+        scanpy.settings.n_jobs = n_jobs
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from ._anndata import (
     warn,
     write_imputation,
 )
+from ._device import cpu_threads
 from ._files import staged
 from ._keys import IMPUTED
 from .models import BACKENDS, DEFAULT_METHOD, make_backend
@@ -40,6 +41,11 @@ class Imputer:
         As in :func:`scgan.pp.impute_dropouts`.
     progress
         Show a progress bar while training: ``None`` only in a terminal.
+    n_jobs
+        CPU threads for training and imputing: ``None`` follows
+        ``scanpy.settings.n_jobs`` (1 by default), ``-1`` uses every core.
+        Never more than the cores available; torch's own thread count is
+        restored afterwards.
 
     Examples
     --------
@@ -63,9 +69,10 @@ class Imputer:
         device: str = "auto",
         config=None,
         progress: bool | None = None,
+        n_jobs: int | None = None,
         **settings,
     ):
-        self.method, self.layer = method, layer
+        self.method, self.layer, self.n_jobs = method, layer, n_jobs
         self.labels_key, self.random_state = labels_key, random_state
         self.backend = make_backend(
             method,
@@ -83,7 +90,8 @@ class Imputer:
 
     def fit(self, adata: ad.AnnData) -> "Imputer":
         """Train on the counts of ``adata`` (not changed)."""
-        self._train(*self._prepare(adata))
+        with cpu_threads(self.n_jobs):
+            self._train(*self._prepare(adata))
         return self
 
     def fit_impute(
@@ -97,12 +105,15 @@ class Imputer:
     ) -> ad.AnnData | None:
         """Train on ``adata`` and impute the same cells; every argument is checked before training."""
         self._check_output(target_batch, only_zeros)
-        counts, codes = self._prepare(adata)
-        target_codes = (
-            codes if target_batch is None else self.conditions_.with_target(codes, target_batch)
-        )
-        self._train(counts, codes)
-        return self._write(adata, counts, target_codes, target_batch, only_zeros, key_added, copy)
+        with cpu_threads(self.n_jobs):
+            counts, codes = self._prepare(adata)
+            target_codes = (
+                codes if target_batch is None else self.conditions_.with_target(codes, target_batch)
+            )
+            self._train(counts, codes)
+            return self._write(
+                adata, counts, target_codes, target_batch, only_zeros, key_added, copy
+            )
 
     def impute(
         self,
@@ -133,9 +144,10 @@ class Imputer:
         codes = None
         if self.conditions_.labels is not None:
             codes = self.conditions_.codes_for(adata, counts, target_batch)
-        return self._write(
-            adata, counts, codes, target_batch, only_zeros, key_added, copy, order=order
-        )
+        with cpu_threads(self.n_jobs):
+            return self._write(
+                adata, counts, codes, target_batch, only_zeros, key_added, copy, order=order
+            )
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the model to the directory ``path``: ``scgan.json`` and ``weights.pt``.
@@ -154,8 +166,10 @@ class Imputer:
         logger.info("saved the %r model to %s", self.method, path)
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto") -> "Imputer":
-        """Read a model written by :meth:`save`, onto ``device``."""
+    def load(
+        cls, path: str | Path, *, device: str = "auto", n_jobs: int | None = None
+    ) -> "Imputer":
+        """Read a model written by :meth:`save`, onto ``device``, imputing with ``n_jobs`` threads."""
         state = load_state(Path(path))
         if state.get("format") != FORMAT_VERSION or state.get("method") not in BACKENDS:
             msg = (
@@ -172,6 +186,7 @@ class Imputer:
             random_state=state["random_state"],
             device=device,
             config=config,
+            n_jobs=n_jobs,
         )
         self.genes_ = list(state["genes"])
         self.conditions_ = Conditions(state["labels"], state["batches"], state.get("centroids"))

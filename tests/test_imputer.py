@@ -189,3 +189,41 @@ def test_label_derivation_leaves_torch_threads_alone():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split()[-1] == "1"
+
+
+@pytest.mark.parametrize("n_jobs", [None, 1, -1])
+def test_n_jobs_sets_the_threads_while_working_and_restores_them(adata, monkeypatch, n_jobs):
+    from scgan._device import available_cores
+
+    imputer = scgan.Imputer(labels_key="cell_type", n_jobs=n_jobs, **SETTINGS["began"])
+    seen = []
+    fit = imputer.backend.fit
+    monkeypatch.setattr(
+        imputer.backend, "fit", lambda *args: seen.append(torch.get_num_threads()) or fit(*args)
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        imputer.fit_impute(adata)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [available_cores() if n_jobs == -1 else 1]  # None: scanpy's n_jobs, 1
+
+
+def test_threads_follow_scanpy_and_never_exceed_the_cores():
+    import scanpy
+
+    from scgan._device import available_cores, resolve_threads
+
+    cores, n_jobs = available_cores(), scanpy.settings.n_jobs
+    scanpy.settings.n_jobs = -1
+    try:
+        assert resolve_threads(None) == cores
+    finally:
+        scanpy.settings.n_jobs = n_jobs
+    assert resolve_threads(1000) == cores
+    assert resolve_threads(-cores) == 1
+    for bad in (0, -cores - 1):
+        with pytest.raises(ValueError, match="n_jobs"):
+            resolve_threads(bad)

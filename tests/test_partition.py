@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scgan._partition import gene_partitions, n_parts
+from scgan._partition import gene_partitions, n_parts, resolve_repeats
 
 
 @pytest.mark.parametrize(("n_genes", "side"), [(765, 16), (100, 4), (17, 3), (9, 3)])
@@ -23,3 +23,18 @@ def test_repeats_are_fresh_permutations():
 def test_padding_is_spread():
     parts = gene_partitions(300, 16, 1, np.random.default_rng(0))  # 2 parts of 256 for 300 genes
     assert [(row < 300).sum() for row in parts] == [150, 150]
+
+
+def test_only_the_given_genes_are_cut():
+    genes = np.array([0, 3, 4, 8, 9])
+    parts = gene_partitions(10, 2, 2, np.random.default_rng(0), genes=genes)
+    assert parts.shape == (4, 4)  # 2 parts of 4 per repeat for 5 genes
+    for repeat in (parts[:2], parts[2:]):
+        assert sorted(repeat[repeat < 10]) == list(genes)
+    assert set(parts[parts >= 10]) == {10}
+
+
+@pytest.mark.parametrize(("n_genes", "expected"), [(256 * 16, 3), (256 * 16 + 1, 1), (100, 3)])
+def test_auto_repeats_follow_the_number_of_parts(n_genes, expected):
+    assert resolve_repeats("auto", n_genes, 16) == expected
+    assert resolve_repeats(2, n_genes, 16) == 2

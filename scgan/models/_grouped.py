@@ -27,15 +27,20 @@ class GroupedLinear(nn.Module):
 
 
 class GroupedConv(nn.Module):
-    """One ``Conv2d(in_channels, out_channels, 3, padding=1)`` per group.
+    """One ``Conv2d(in_channels, out_channels, 3, padding=1)`` per group, then ``activation``.
 
     Runs in channels-last memory format: on a 2-core CPU a forward and
-    backward pass measured 2–5× faster than in the default layout.
+    backward pass measured 2–5× faster than in the default layout. The
+    activation runs on the 4-D output: on the 5-D view of it, its backward
+    pass took 8× longer.
     """
 
-    def __init__(self, groups: int, in_channels: int, out_channels: int):
+    def __init__(
+        self, groups: int, in_channels: int, out_channels: int, activation: nn.Module | None = None
+    ):
         super().__init__()
         self.groups, self.out_channels = groups, out_channels
+        self.activation = nn.Identity() if activation is None else activation
         self.conv = nn.Conv2d(
             groups * in_channels, groups * out_channels, 3, padding=1, groups=groups
         )
@@ -44,7 +49,7 @@ class GroupedConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, g, c, h, w = x.shape
         flat = x.reshape(b, g * c, h, w).contiguous(memory_format=torch.channels_last)
-        return self.conv(flat).reshape(b, g, self.out_channels, h, w)
+        return self.activation(self.conv(flat)).reshape(b, g, self.out_channels, h, w)
 
 
 class ConditionMaps(nn.Module):
@@ -89,15 +94,15 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         self.groups, self.side, self.channels = groups, side, channels
         area = side * side
-        self.stem = GroupedConv(groups, in_channels, channels)
+        self.act = nn.LeakyReLU(0.2)
+        self.stem = GroupedConv(groups, in_channels, channels, self.act)
         self.bottleneck = GroupedLinear(groups, channels * area, hidden)
         self.expand = GroupedLinear(groups, hidden, channels * area)
         self.head = GroupedConv(groups, channels + in_channels, 1)
-        self.act = nn.LeakyReLU(0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
-        h = self.act(self.stem(x))
+        h = self.stem(x)
         z = self.act(self.bottleneck(h.reshape(b, self.groups, -1)))
         h = self.act(self.expand(z)).reshape(b, self.groups, self.channels, self.side, self.side)
         return self.head(torch.cat([h, x], dim=2))

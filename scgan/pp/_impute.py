@@ -31,6 +31,7 @@ def impute_dropouts(
     config=None,
     copy: bool = False,
     progress: bool | None = None,
+    n_jobs: int | None = None,
     **settings,
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
@@ -85,9 +86,12 @@ def impute_dropouts(
     copy
         Return a new AnnData instead of writing into ``adata``.
     progress
-        Show a progress bar while training (steps per second; after each epoch
-        the epoch and, for the BEGAN games, ``M`` and ``k_t``): ``None``
-        shows it only when output goes to a terminal.
+        Show a progress bar while training (cells per second and the time
+        left; after each epoch the epoch and, for the BEGAN games, ``M`` and
+        ``k_t``): ``None`` shows it only when output goes to a terminal.
+    n_jobs
+        CPU threads: ``None`` follows ``scanpy.settings.n_jobs`` (1 unless
+        set), ``-1`` uses every core; never more than the cores available.
     **settings
         Any field of the backend's config, e.g. ``side``, ``epochs``,
         ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
@@ -129,6 +133,7 @@ def impute_dropouts(
         device=device,
         config=config,
         progress=progress,
+        n_jobs=n_jobs,
         **settings,
     )
     return imputer.fit_impute(

@@ -177,6 +177,9 @@ def test_tiny_run_lowers_heldout_error():
         ({"reconstruction": "l3"}, "reconstruction"),
         ({"expected_neighbors": -1}, "expected_neighbors"),
         ({"validation_cells": 0}, "validation_cells"),
+        ({"n_repeats": 0}, "n_repeats"),
+        ({"n_repeats": "many"}, "n_repeats"),
+        ({"max_steps_per_epoch": 0}, "max_steps_per_epoch"),
     ],
 )
 def test_config_rejects_bad_settings(setting, match):
@@ -220,3 +223,41 @@ def test_divergence_names_the_step():
     optimizer = torch.optim.SGD([weight], lr=0.1)
     with pytest.raises(DivergenceError, match="generator loss is nan at step 7"):
         optimizer_step(optimizer, weight * float("nan"), what="generator", step=7)
+
+
+def test_genes_without_counts_are_not_trained_and_stay_zero(sim_batches):
+    adata = sim_batches.copy()
+    x = adata.X.tolil()
+    x[:, [0, 5]] = 0
+    adata.X = x.tocsr()
+    model, counts, codes = _fit(adata)
+    trained = model.parts_[model.parts_ < counts.shape[1]]
+    assert not np.isin([0, 5], trained).any()
+    assert np.isin(np.flatnonzero(model.expressed_), trained).all()
+    assert model.params()["genes_trained"] == counts.shape[1] - 2
+    imputation = model.impute(counts, codes, only_zeros=False)
+    assert imputation.mean.dtype == np.float32
+    assert (imputation.mean[:, [0, 5]] == 0).all() and (imputation.spread[:, [0, 5]] == 0).all()
+
+
+def test_an_epoch_is_capped_at_max_steps_and_walks_through_the_cells(sim_batches):
+    from scgan.models.began._plan import BEGANPlan
+
+    model, _, _ = _fit(sim_batches, max_steps_per_epoch=2, batch_size=16)
+    assert model.history_["validation_mae"].shape[0] <= SETTINGS["epochs"]
+    plan = BEGANPlan.__new__(BEGANPlan)
+    plan.config = BEGANConfig(**(SETTINGS | {"max_steps_per_epoch": 2, "batch_size": 16}))
+    plan.images = type("Images", (), {"values": np.zeros((40, 3))})()
+    plan.random_state = 0
+    plan.order_generator = torch.Generator().manual_seed(0)
+    plan.shuffled, plan.position = None, 0
+    assert plan.steps_per_epoch() == 2
+    seen = [plan._next_rows(16) for _ in range(2)]  # epoch 1: 32 of 40 cells, no repeats
+    assert len(np.unique(np.concatenate(seen))) == 32
+    third = plan._next_rows(16)  # 8 cells left: a new pass starts
+    assert plan.position == 16 and len(np.unique(third)) == 16
+
+
+def test_one_repeat_gives_no_spread(sim_batches):
+    model, counts, codes = _fit(sim_batches, n_repeats=1)
+    assert model.impute(counts, codes).spread is None

@@ -16,6 +16,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from ..._data import dense_rows
 
+PCA_GENES = 2000
+"""Neighbours are found on the principal components of at most this many most variable genes."""
+
 
 def nearest_neighbours(
     values: sparse.csr_matrix, k: int, *, n_pcs: int = 30, random_state: int = 0
@@ -23,12 +26,15 @@ def nearest_neighbours(
     """Indices (cells × k) of each cell's ``k`` nearest other cells, nearest first.
 
     Distances are Euclidean on the first ``n_pcs`` principal components of
-    ``values`` (cells × genes, sparse: ARPACK with implicit centring); a cell
-    is never its own neighbour, so its own values, hidden or not, do not leak
+    ``values`` (cells × genes, sparse: ARPACK with implicit centring) at its
+    ``PCA_GENES`` most variable genes, as scanpy's workflow does; a cell is
+    never its own neighbour, so its own values, hidden or not, do not leak
     into averages over its neighbours.
     """
     n_cells = values.shape[0]
     k = min(k, n_cells - 1)
+    if values.shape[1] > PCA_GENES:
+        values = values[:, np.sort(np.argsort(-_variance(values), kind="stable")[:PCA_GENES])]
     n_comps = min(n_pcs, min(values.shape) - 1)
     embedding = PCA(n_comps, svd_solver="arpack", random_state=random_state).fit_transform(values)
     _, indices = NearestNeighbors(n_neighbors=k + 1).fit(embedding).kneighbors(embedding)
@@ -36,6 +42,13 @@ def nearest_neighbours(
     for i, row in enumerate(indices):
         others[i] = row[row != i][:k]
     return others
+
+
+def _variance(values: sparse.csr_matrix) -> np.ndarray:
+    """Variance of each column of ``values``."""
+    mean = np.asarray(values.mean(axis=0, dtype=np.float64)).ravel()
+    squares = np.asarray(values.multiply(values).mean(axis=0, dtype=np.float64)).ravel()
+    return squares - mean**2
 
 
 def neighbour_mean(values: sparse.csr_matrix, neighbours: np.ndarray) -> np.ndarray:

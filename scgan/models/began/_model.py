@@ -10,7 +10,7 @@ from scipy import sparse
 from ..._data import LogScaler, expressed_genes, library_size, row_chunks, zero_fraction
 from ..._device import seeded
 from ..._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
-from ..._partition import gene_partitions, n_parts
+from ..._partition import gene_partitions, resolve_repeats
 from ..._train import train
 from .._base import Backend, Imputation, condition_codes
 from .._state import gan_weights, restore_gan
@@ -20,8 +20,9 @@ from ._plan import BEGANPlan, networks
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1024
-"""Cells per forward pass when predicting."""
+CHUNK_ENTRIES = 2**21
+"""Cells × genes per forward pass when predicting (at most ``MAX_CHUNK`` cells)."""
+MAX_CHUNK = 1024
 
 
 class BEGANImputer(Backend):
@@ -60,8 +61,10 @@ class BEGANImputer(Backend):
         train_values, validation = hold_out(
             scaled, cfg.validation_fraction, cfg.validation_cells, rng
         )
-        self.parts_ = gene_partitions(self.n_genes_, cfg.side, cfg.n_repeats, rng)
-        self.dropout_ = self._dropout_params(scaled, codes)
+        genes = np.flatnonzero(self.expressed_)  # genes without counts stay zero, untrained
+        self.n_repeats_ = resolve_repeats(cfg.n_repeats, len(genes), cfg.side)
+        self.parts_ = gene_partitions(self.n_genes_, cfg.side, self.n_repeats_, rng, genes)
+        self.dropout_ = self._dropout_params(scaled[:, genes], codes)
         images = self._images(train_values)
         codes_on_device = torch.as_tensor(codes, device=self.device_)
         plan = BEGANPlan(
@@ -104,7 +107,7 @@ class BEGANImputer(Backend):
         images = self._images(scaled)
         library = library_size(counts)
         mean = np.empty(counts.shape, np.float32)
-        spread = np.empty(counts.shape, np.float32)
+        spread = np.empty(counts.shape, np.float32) if self.n_repeats_ > 1 else None
         k = self.config.expected_neighbors
         expressing = scaled.astype(bool).astype(np.float32)
         rate = np.asarray(expressing.mean(axis=0), dtype=np.float64).ravel()
@@ -112,19 +115,25 @@ class BEGANImputer(Backend):
             codes = torch.as_tensor(codes, device=self.device_)
             for rows, predicted in self._predict(self.generator_, images, codes):
                 share = expressed_share(expressing, images.neighbours, rows, k, rate)
-                repeats = [self._estimate(r, share, library[rows], only_zeros) for r in predicted]
-                total = np.zeros(repeats[0].shape)
-                total_sq = np.zeros(repeats[0].shape)
-                for as_counts in repeats:
-                    total += as_counts
-                    total_sq += as_counts**2
-                n = len(repeats)
-                # genes never seen expressed stay zero
-                mean[rows] = total / n * self.expressed_
-                spread[rows] = (
-                    np.sqrt(np.maximum(total_sq / n - (total / n) ** 2, 0.0)) * self.expressed_
-                )
+                self._summarise(predicted, share, library[rows], only_zeros, rows, mean, spread)
         return Imputation(mean, spread)
+
+    def _summarise(self, predicted, share, library, only_zeros, rows, mean, spread) -> None:
+        """Write the mean (and spread) over repeats of ``predicted``'s estimates into ``rows``."""
+        total = np.zeros(predicted.shape[1:], np.float64)
+        total_sq = np.zeros_like(total) if spread is not None else None
+        for repeat in predicted:
+            estimate = self._estimate(repeat, share, library, only_zeros)
+            total += estimate
+            if total_sq is not None:
+                total_sq += estimate**2
+        n = len(predicted)
+        total /= n
+        mean[rows] = total * self.expressed_  # genes never seen expressed stay zero
+        if total_sq is not None:
+            total_sq /= n
+            total_sq -= total**2
+            spread[rows] = np.sqrt(np.maximum(total_sq, 0.0)) * self.expressed_
 
     def _estimate(
         self, scaled: np.ndarray, share: np.ndarray, library: np.ndarray, only_zeros: bool
@@ -148,6 +157,7 @@ class BEGANImputer(Backend):
             "expressed": self.expressed_,
             "n_genes": self.n_genes_,
             "parts": self.parts_,
+            "n_repeats": self.n_repeats_,
             "dropout": self.dropout_,
             "best_epoch": self.best_epoch_,
             "history": self.history_,
@@ -162,6 +172,7 @@ class BEGANImputer(Backend):
         self.scaler_.top = float(state["scaler_top"])
         self.expressed_, self.n_genes_ = state["expressed"], int(state["n_genes"])
         self.parts_, self.dropout_ = state["parts"], tuple(state["dropout"])
+        self.n_repeats_ = int(state.get("n_repeats", self.config.n_repeats))
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
         restore_gan(self, state)
         return self
@@ -175,7 +186,9 @@ class BEGANImputer(Backend):
             "best_epoch": self.best_epoch_,
             "epochs_run": len(self.history_["validation_mae"]),
             "groups": len(self.parts_),
-            "parts_per_repeat": n_parts(self.n_genes_, self.config.side),
+            "n_repeats_used": self.n_repeats_,
+            "parts_per_repeat": len(self.parts_) // self.n_repeats_,
+            "genes_trained": int(self.expressed_.sum()),
         }
 
     def _build_networks(self) -> None:
@@ -218,18 +231,19 @@ class BEGANImputer(Backend):
     def _predict(
         self, G, images: CellImages, codes: torch.Tensor, rows: np.ndarray | None = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The output of generator ``G`` for ``rows`` (all cells by default), ``CHUNK`` cells at a time.
+        """The output of generator ``G`` for ``rows`` (all cells by default), a chunk of cells at a time.
 
         Yields the chunk's rows and its output scattered back to genes,
         ``(repeats, cells, genes)``.
         """
         G.eval()
         rows = np.arange(images.values.shape[0]) if rows is None else rows
-        parts, repeats = images.parts, self.config.n_repeats
+        parts, repeats = images.parts, self.n_repeats_
         per_repeat = parts.shape[0] // repeats
         flat_parts = parts.view(repeats, -1)
         valid = parts < self.n_genes_
-        for chunk in row_chunks(len(rows), CHUNK):
+        size = max(1, min(MAX_CHUNK, CHUNK_ENTRIES // self.n_genes_))
+        for chunk in row_chunks(len(rows), size):
             cells = rows[chunk]
             x, around = images(cells)
             y = G(x, codes[torch.as_tensor(cells, device=codes.device)], around).float() * valid

@@ -53,6 +53,7 @@ class BEGANPlan(PairPlan):
         # float32 per gene part, as BEGAN's k_t has always been (scIGANs': float64)
         self.balance = BEGANBalance.start(cfg.gamma, cfg.lambda_k, (groups,), device, torch.float32)
         self.order_generator = torch.Generator(device="cpu").manual_seed(self.random_state)
+        self.shuffled, self.position = None, 0
 
     def optimisers(self) -> dict[str, Optimiser]:
         cfg = self.config
@@ -62,15 +63,31 @@ class BEGANPlan(PairPlan):
         return min(self.config.batch_size, self.images.values.shape[0])
 
     def steps_per_epoch(self) -> int:
-        return self.images.values.shape[0] // self._batch_size()
+        whole_pass = self.images.values.shape[0] // self._batch_size()
+        return min(whole_pass, self.config.max_steps_per_epoch)
 
     def batches(self, epoch: int) -> Iterator:
-        n_cells, size = self.images.values.shape[0], self._batch_size()
-        order = torch.randperm(n_cells, generator=self.order_generator)
-        for start in range(0, n_cells - size + 1, size):
-            rows = order[start : start + size]
+        size = self._batch_size()
+        for _ in range(self.steps_per_epoch()):
+            rows = self._next_rows(size)
             x, around = self.images(rows.numpy())
             yield x, around, self.codes[rows.to(self.codes.device)]
+
+    def _next_rows(self, size: int) -> torch.Tensor:
+        """The next ``size`` cells of a shuffled pass over the cells.
+
+        A pass with fewer than ``size`` cells left makes way for a new one, so
+        an epoch of a whole pass starts a fresh pass, as it always did.
+        """
+        n_cells = self.images.values.shape[0]
+        if self.shuffled is None or self.position + size > n_cells:
+            self.shuffled, self.position = (
+                torch.randperm(n_cells, generator=self.order_generator),
+                0,
+            )
+        rows = self.shuffled[self.position : self.position + size]
+        self.position += size
+        return rows
 
     def forward(self, batch):
         x, around, codes = batch
