@@ -283,10 +283,7 @@ def write_imputation(
     """
     mean, spread = imputation.mean, imputation.spread
     if only_zeros:
-        observed = counts.tocoo()
-        mean[observed.row, observed.col] = observed.data
-        if spread is not None:
-            spread[observed.row, observed.col] = 0.0
+        _keep_observed(mean, spread, counts)
     if order is not None and (order != np.arange(len(order))).any():
         back = np.argsort(order)
         for matrix in (mean, spread):
@@ -306,6 +303,15 @@ def write_imputation(
     added.append(f".uns[{key_added!r}]")
     logger.info("added %s", ", ".join(added))
     return adata if copy else None
+
+
+def _keep_observed(mean: np.ndarray, spread: np.ndarray | None, counts: sparse.csr_matrix) -> None:
+    """Write the observed ``counts`` into ``mean`` (spread 0 there), a block of rows at a time."""
+    for rows in row_chunks(counts.shape[0], 4096):
+        block = counts[rows].tocoo()
+        mean[rows][block.row, block.col] = block.data
+        if spread is not None:
+            spread[rows][block.row, block.col] = 0.0
 
 
 def _permute_columns(matrix: np.ndarray, order: np.ndarray) -> None:

@@ -75,7 +75,8 @@ def impute_dropouts(
         entry's expected ``log1p``-normalised value, as a count).
     n_repeats
         Number of random gene partitions averaged (``"began"`` only; its
-        default if ``None``).
+        default, ``"auto"``, if ``None``: 3 up to 4 096 expressed genes, 1
+        beyond).
     random_state
         Seed; on the CPU the same seed gives the same result.
     device
@@ -103,7 +104,8 @@ def impute_dropouts(
     -------
     ``None``, or the new AnnData when ``copy=True``. Writes
     ``layers[key_added]`` (imputed counts, each cell on its own count scale),
-    ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``,
+    ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``
+    with more than one repeat,
     over the generated neighbours for ``"scigans"``, 0 where observed counts
     are kept; GAIN and MisGAN give one imputation and write no spread) and
     ``uns[key_added]`` (the settings used, the label and batch sources and the

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 CHUNK_ENTRIES = 2**21
 """Cells × genes per forward pass when predicting (at most ``MAX_CHUNK`` cells)."""
 MAX_CHUNK = 1024
+CALIBRATION_CELLS = 10_000
+"""The artificial dropout is calibrated on at most this many cells (drawn at random)."""
 
 
 class BEGANImputer(Backend):
@@ -64,7 +66,8 @@ class BEGANImputer(Backend):
         genes = np.flatnonzero(self.expressed_)  # genes without counts stay zero, untrained
         self.n_repeats_ = resolve_repeats(cfg.n_repeats, len(genes), cfg.side)
         self.parts_ = gene_partitions(self.n_genes_, cfg.side, self.n_repeats_, rng, genes)
-        self.dropout_ = self._dropout_params(scaled[:, genes], codes)
+        self.dropout_ = self._dropout_params(scaled, codes, genes)
+        del scaled  # training reads train_values
         images = self._images(train_values)
         codes_on_device = torch.as_tensor(codes, device=self.device_)
         plan = BEGANPlan(
@@ -109,7 +112,10 @@ class BEGANImputer(Backend):
         mean = np.empty(counts.shape, np.float32)
         spread = np.empty(counts.shape, np.float32) if self.n_repeats_ > 1 else None
         k = self.config.expected_neighbors
-        expressing = scaled.astype(bool).astype(np.float32)
+        # the indicator of non-zeros, sharing scaled's index arrays
+        expressing = sparse.csr_matrix(
+            (np.ones(scaled.nnz, np.float32), scaled.indices, scaled.indptr), scaled.shape
+        )
         rate = np.asarray(expressing.mean(axis=0), dtype=np.float64).ravel()
         with seeded(self.device_, self.random_state):  # G's noise channel, if any
             codes = torch.as_tensor(codes, device=self.device_)
@@ -210,11 +216,18 @@ class BEGANImputer(Backend):
         parts = torch.as_tensor(self.parts_, device=self.device_)
         return CellImages(values, neighbours, cfg.n_neighbors, parts, self.device_)
 
-    def _dropout_params(self, scaled: sparse.csr_matrix, codes: np.ndarray) -> tuple[float, float]:
+    def _dropout_params(
+        self, scaled: sparse.csr_matrix, codes: np.ndarray, genes: np.ndarray
+    ) -> tuple[float, float]:
+        """``(q, s)`` of the artificial dropout, calibrated on the ``genes`` trained."""
         cfg = self.config
         if not cfg.artificial_dropout:
             return (float("nan"), float("nan"))
-        log_values = scaled.astype(np.float64) * self.scaler_.top
+        if scaled.shape[0] > CALIBRATION_CELLS:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(scaled.shape[0], CALIBRATION_CELLS, replace=False))
+            scaled, codes = scaled[rows], codes[rows]
+        log_values = scaled[:, genes].astype(np.float64) * self.scaler_.top
         s = cfg.dropout_s
         if s == "auto":
             _, s = fit_dropout_curve(log_values)
