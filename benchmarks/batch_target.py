@@ -11,6 +11,7 @@ imputer returning every cell as if measured in batch 1 (``target_batch``,
 import argparse
 from pathlib import Path
 
+import scanpy as sc
 import torch
 
 import scgan
@@ -22,7 +23,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)  # the baselines
+    sc.settings.n_jobs = args.threads  # scgan follows scanpy's setting
     simulated = scgan.datasets.simulate(1500, 1000, n_cell_types=5, n_batches=3, random_state=0)
     methods = {name: scgan.tl.BASELINES[name] for name in ("none", "celltype_mean", "magic")}
     methods["began"] = scgan.tl.gan_method("began")

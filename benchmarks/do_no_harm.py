@@ -53,7 +53,8 @@ def main() -> None:
     if args.table:
         _write_table()
         return
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)  # the baselines
+    sc.settings.n_jobs = args.threads  # scgan follows scanpy's setting
     adata, labels, batches = _dataset(args.dataset)
     methods = {name: scgan.tl.BASELINES[name] for name in BASELINES}
     for name, settings in VARIANTS.items():

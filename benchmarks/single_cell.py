@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import scanpy as sc
 import torch
 
 import scgan
@@ -57,7 +58,8 @@ TABULAR = {
 
 def main() -> None:
     args = _parse()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)  # the baselines
+    sc.settings.n_jobs = args.threads  # scgan follows scanpy's setting
     full = args.preset == "full"
     peers = _available([*QUICK, "scvi"] if full else QUICK)
     methods = {name: scgan.tl.BASELINES[name] for name in peers}
