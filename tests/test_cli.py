@@ -141,18 +141,33 @@ def test_benchmark_command_writes_scores(tmp_path, sim_batches, capsys):
     assert "celltype_mean" in capsys.readouterr().out
 
 
-def test_main_restores_threads_and_logging(files):
+def test_threads_reach_scgan_and_everything_is_restored(files, monkeypatch):
     import logging
 
+    import scanpy
     import torch
+
+    from scgan._device import available_cores
 
     logger = logging.getLogger("scgan")
     before = (torch.get_num_threads(), logger.level, list(logger.handlers))
+    n_jobs = scanpy.settings.n_jobs
+    seen = []
+    fit = scgan.Imputer._train
+    monkeypatch.setattr(
+        scgan.Imputer,
+        "_train",
+        lambda self, *a: (
+            seen.append((scanpy.settings.n_jobs, torch.get_num_threads())) or fit(self, *a)
+        ),
+    )
     torch.set_num_threads(2)
     try:
         args = ["impute", str(files / "in.h5ad"), "-o", str(files / "out.h5ad")]
-        assert main([*args, "--labels-key", "cell_type", *FAST]) == 0  # FAST has --threads 1
+        assert main([*args, "--labels-key", "cell_type", *FAST, "--threads", "-1"]) == 0
+        assert seen == [(-1, available_cores())]
         assert (torch.get_num_threads(), logger.level, logger.handlers) == (2, *before[1:])
+        assert scanpy.settings.n_jobs == n_jobs
     finally:
         torch.set_num_threads(before[0])
 
