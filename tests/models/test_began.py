@@ -180,6 +180,7 @@ def test_tiny_run_lowers_heldout_error():
         ({"n_repeats": 0}, "n_repeats"),
         ({"n_repeats": "many"}, "n_repeats"),
         ({"max_steps_per_epoch": 0}, "max_steps_per_epoch"),
+        ({"max_part_steps_per_epoch": 0}, "max_part_steps_per_epoch"),
     ],
 )
 def test_config_rejects_bad_settings(setting, match):
@@ -240,19 +241,35 @@ def test_genes_without_counts_are_not_trained_and_stay_zero(sim_batches):
     assert (imputation.mean[:, [0, 5]] == 0).all() and (imputation.spread[:, [0, 5]] == 0).all()
 
 
-def test_an_epoch_is_capped_at_max_steps_and_walks_through_the_cells(sim_batches):
+def _plan(n_cells: int, groups: int, **settings):
+    from types import SimpleNamespace
+
     from scgan.models.began._plan import BEGANPlan
 
-    model, _, _ = _fit(sim_batches, max_steps_per_epoch=2, batch_size=16)
-    assert model.history_["validation_mae"].shape[0] <= SETTINGS["epochs"]
     plan = BEGANPlan.__new__(BEGANPlan)
-    plan.config = BEGANConfig(**(SETTINGS | {"max_steps_per_epoch": 2, "batch_size": 16}))
-    plan.images = type("Images", (), {"values": np.zeros((40, 3))})()
-    plan.random_state = 0
+    plan.config = BEGANConfig(**(SETTINGS | {"batch_size": 16} | settings))
+    plan.images = SimpleNamespace(values=np.zeros((n_cells, 3)), parts=torch.zeros(groups, 4))
     plan.order_generator = torch.Generator().manual_seed(0)
     plan.shuffled, plan.position = None, 0
-    assert plan.steps_per_epoch() == 2
-    seen = [plan._next_rows(16) for _ in range(2)]  # epoch 1: 32 of 40 cells, no repeats
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("n_cells", "groups", "settings", "steps"),
+    [
+        (40, 3, {}, 2),  # one pass: 2 steps of 16 cells
+        (4000, 3, {"max_steps_per_epoch": 7}, 7),
+        (4000, 30, {"max_part_steps_per_epoch": 300}, 10),
+        (4000, 3000, {"max_part_steps_per_epoch": 300}, 1),
+    ],
+)
+def test_an_epoch_is_capped_by_steps_and_by_parts(n_cells, groups, settings, steps):
+    assert _plan(n_cells, groups, **settings).steps_per_epoch() == steps
+
+
+def test_capped_epochs_walk_through_shuffled_passes():
+    plan = _plan(40, 3, max_steps_per_epoch=2)
+    seen = [plan._next_rows(16) for _ in range(2)]  # 32 of 40 cells, none twice
     assert len(np.unique(np.concatenate(seen))) == 32
     third = plan._next_rows(16)  # 8 cells left: a new pass starts
     assert plan.position == 16 and len(np.unique(third)) == 16

@@ -20,10 +20,15 @@ class BEGANConfig:
         one repeat scored like three.
     epochs
         Most epochs; the epoch with the lowest validation error is kept.
-    max_steps_per_epoch
-        An epoch is one pass over the cells, or this many steps (of
-        ``batch_size`` cells, continuing through shuffled passes) when there
-        are more cells: training time stops growing with the number of cells.
+    max_steps_per_epoch, max_part_steps_per_epoch
+        An epoch is one pass over the cells, or fewer steps (of
+        ``batch_size`` cells, continuing through shuffled passes): at most
+        ``max_steps_per_epoch``, and at most ``max_part_steps_per_epoch``
+        divided by the number of gene parts of all repeats. So the time of an
+        epoch stops growing with the cells and with the genes; the epoch kept
+        is still chosen by validation. On 3 000 simulated cells × 20 000
+        genes, 30-step epochs kept the validation error and dropout-entry
+        Pearson of 93-step ones (0.406) in fewer steps (docs/scale.md).
     patience
         Stop after this many epochs without a lower validation error.
     batch_size
@@ -82,6 +87,7 @@ class BEGANConfig:
     n_repeats: int | str = "auto"
     epochs: int = 12
     max_steps_per_epoch: int = 100
+    max_part_steps_per_epoch: int = 2400
     patience: int = 4
     batch_size: int = 32
     lr_generator: float = 1e-3
@@ -107,7 +113,8 @@ class BEGANConfig:
     mixed_precision: bool = True
 
     def __post_init__(self):
-        sizes = ("epochs", "max_steps_per_epoch", "patience", "batch_size", "channels", "hidden")
+        sizes = ("epochs", "max_steps_per_epoch", "max_part_steps_per_epoch", "patience")
+        sizes += ("batch_size", "channels", "hidden")
         problems = too_small(self, ("side",), minimum=2) + too_small(
             self, (*sizes, "validation_cells")
         )

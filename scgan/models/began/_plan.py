@@ -63,8 +63,10 @@ class BEGANPlan(PairPlan):
         return min(self.config.batch_size, self.images.values.shape[0])
 
     def steps_per_epoch(self) -> int:
+        cfg, groups = self.config, self.images.parts.shape[0]
         whole_pass = self.images.values.shape[0] // self._batch_size()
-        return min(whole_pass, self.config.max_steps_per_epoch)
+        by_parts = max(1, cfg.max_part_steps_per_epoch // groups)
+        return min(whole_pass, cfg.max_steps_per_epoch, by_parts)
 
     def batches(self, epoch: int) -> Iterator:
         size = self._batch_size()
