@@ -1,11 +1,10 @@
 """Scale: scgan's default imputation beside MAGIC and scVI at the sizes users bring.
 
-Cases (``--case``):
-
-- ``sim3k_20k``: ``simulate(3_000, 20_000)``, cell types given;
-- ``sim30k_1k``: ``simulate(30_000, 1_000)``, cell types given;
-- ``pbmc3k``: 10x PBMC 3k with all its 32 738 genes (labels derived by clustering);
-- ``sim100k_2k``: ``simulate(100_000, 2_000)``, cell types given.
+Cases (``--case``): ``simC_G`` is ``simulate(C, G, n_cell_types=8)`` with
+the cell types given (``sim3k_20k``: 3 000 cells × 20 000 genes; also
+``sim3k_2k``, ``sim30k_1k``, ``sim30k_2k``, ``sim30k_20k``, ``sim100k_2k``);
+``pbmc3k`` is 10x PBMC 3k with all its 32 738 genes (labels derived by
+clustering).
 
 Each method runs in its own process, one after the other, on the same data
 (written once to an ``.h5ad`` in ``--cache``), with scgan's default threads
@@ -38,8 +37,11 @@ import torch
 import scgan
 
 CASES = {
+    "sim3k_2k": (3_000, 2_000),
     "sim3k_20k": (3_000, 20_000),
     "sim30k_1k": (30_000, 1_000),
+    "sim30k_2k": (30_000, 2_000),
+    "sim30k_20k": (30_000, 20_000),
     "pbmc3k": None,
     "sim100k_2k": (100_000, 2_000),
 }
