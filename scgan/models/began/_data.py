@@ -52,11 +52,20 @@ def _variance(values: sparse.csr_matrix) -> np.ndarray:
 
 
 def neighbour_mean(values: sparse.csr_matrix, neighbours: np.ndarray) -> np.ndarray:
-    """Average of ``values``' rows listed in each row of ``neighbours`` (dense, ``values``' dtype)."""
-    mean = np.zeros((len(neighbours), values.shape[1]), dtype=np.float64)
-    for column in neighbours.T:
-        mean += values[column].toarray()
-    return (mean / max(neighbours.shape[1], 1)).astype(values.dtype)
+    """Average of ``values``' rows listed in each row of ``neighbours`` (dense, ``values``' dtype).
+
+    Summed as one sparse product in float64 (exact for these few float32
+    values), then divided: densifying each neighbour's rows took a fifth of
+    the training time at 32 738 genes.
+    """
+    n_rows, k = neighbours.shape
+    cells, local = np.unique(neighbours, return_inverse=True)
+    pick = sparse.csr_matrix(
+        (np.ones(n_rows * k), local.ravel(), np.arange(0, n_rows * k + 1, k)),
+        shape=(n_rows, len(cells)),
+    )
+    total = (pick @ values[cells].astype(np.float64)).toarray()
+    return (total / max(k, 1)).astype(values.dtype)
 
 
 @dataclass
