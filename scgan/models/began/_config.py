@@ -63,8 +63,8 @@ class BEGANConfig:
         Condition G and D on the cell-type and batch codes given to ``fit``.
     n_neighbors
         Give G the mean image of each cell's ``n_neighbors`` nearest other
-        cells (PCA space, all genes) as an extra input channel; 0 switches
-        it off.
+        cells (PCA of at most the 2 000 most variable genes) as an extra
+        input channel; 0 switches it off.
     expected_neighbors
         Weight G's value (the gene's value if it is expressed) by the share
         of expressing cells among the cell and its ``expected_neighbors``
