@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from ._cluster import leiden, pca_embedding
-from ._data import as_csr, normalise_log, row_chunks
+from ._data import as_csr, normalise_log, put_observed, row_chunks
 from .models import Imputation
 
 logger = logging.getLogger(__name__)
@@ -283,7 +283,9 @@ def write_imputation(
     """
     mean, spread = imputation.mean, imputation.spread
     if only_zeros:
-        _keep_observed(mean, spread, counts)
+        put_observed(mean, counts)
+        if spread is not None:
+            put_observed(spread, counts, 0.0)
     if order is not None and (order != np.arange(len(order))).any():
         back = np.argsort(order)
         for matrix in (mean, spread):
@@ -303,15 +305,6 @@ def write_imputation(
     added.append(f".uns[{key_added!r}]")
     logger.info("added %s", ", ".join(added))
     return adata if copy else None
-
-
-def _keep_observed(mean: np.ndarray, spread: np.ndarray | None, counts: sparse.csr_matrix) -> None:
-    """Write the observed ``counts`` into ``mean`` (spread 0 there), a block of rows at a time."""
-    for rows in row_chunks(counts.shape[0], 4096):
-        block = counts[rows].tocoo()
-        mean[rows][block.row, block.col] = block.data
-        if spread is not None:
-            spread[rows][block.row, block.col] = 0.0
 
 
 def _permute_columns(matrix: np.ndarray, order: np.ndarray) -> None:

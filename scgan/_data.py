@@ -73,6 +73,14 @@ def dense_rows(matrix: sparse.csr_matrix, rows, padding: int = 0) -> np.ndarray:
     return block
 
 
+def put_observed(dense: np.ndarray, counts: sparse.csr_matrix, value: float | None = None):
+    """Write ``counts``' stored entries (or ``value`` at them) into ``dense``, by blocks of rows."""
+    for rows in row_chunks(counts.shape[0], 4096):
+        block = counts[rows].tocoo()
+        dense[rows][block.row, block.col] = block.data if value is None else value
+    return dense
+
+
 def row_chunks(n_rows: int, size: int) -> Iterator[slice]:
     """Consecutive slices of at most ``size`` rows covering ``n_rows``."""
     for start in range(0, n_rows, size):

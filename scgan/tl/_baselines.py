@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.extmath import randomized_svd
 
-from .._data import as_csr, library_size, normalise_log
+from .._data import as_csr, library_size, normalise_log, put_observed
 
 
 class Imputer(Protocol):
@@ -46,7 +46,7 @@ def celltype_mean(counts, *, labels=None, batches=None, random_state=0):
     for label in np.unique(labels):
         cells = labels == label
         out[cells] = np.outer(lib[cells], np.asarray(fraction[cells].mean(axis=0)).ravel())
-    return _keep_observed(out, x)
+    return put_observed(out, x)
 
 
 def knn_smoothing(
@@ -160,13 +160,6 @@ BASELINES: dict[str, Imputer] = {
     "scvi": scvi,
 }
 """Baseline name → imputer with the common call shape."""
-
-
-def _keep_observed(imputed: np.ndarray, counts: sparse.csr_matrix) -> np.ndarray:
-    """``imputed`` with the observed counts written back."""
-    observed = counts.tocoo()
-    imputed[observed.row, observed.col] = observed.data
-    return imputed
 
 
 def _alra_rank(singular_values: np.ndarray, noise_start: int = 80, n_sds: float = 6.0) -> int:
