@@ -73,6 +73,7 @@ def _impute(args: argparse.Namespace) -> None:
             random_state=args.seed,
             device=args.device,
             progress=False if args.quiet else None,
+            devices=args.devices,
             **dict(args.set),
         )
         run = imputer.fit_impute
@@ -92,6 +93,7 @@ def _check_model_options(args: argparse.Namespace) -> None:
         "--labels-key": args.labels_key,
         "--batch-key": args.batch_key,
         "--set": args.set,
+        "--devices": args.devices != 1,
     }
     given = [flag for flag, value in options.items() if value]
     if given:
@@ -236,6 +238,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     impute.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: auto"
+    )
+    impute.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train on N GPUs, or N CPU processes with --device cpu (default 1)",
     )
     impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     impute.add_argument(

@@ -32,11 +32,16 @@ def apply_dropout(
     q: float,
     s: float,
     valid: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
+    uniform: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``Drop(y) = y ⊙ m`` with ``m ~ Bernoulli(1 − p)``; gradients flow through kept entries."""
+    """``Drop(y) = y ⊙ m`` with ``m ~ Bernoulli(1 − p)``; gradients flow through kept entries.
+
+    ``uniform``: the uniform numbers that decide ``m`` (drawn here by default).
+    """
     p = dropout_probability(log_values, q, s, valid)
-    keep = torch.rand(p.shape, device=p.device, generator=generator) >= p
+    if uniform is None:
+        uniform = torch.rand(p.shape, device=p.device)
+    keep = uniform >= p
     return values * keep.to(values.dtype)
 
 

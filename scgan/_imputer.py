@@ -17,7 +17,8 @@ from ._anndata import (
     warn,
     write_imputation,
 )
-from ._device import cpu_threads
+from ._device import cpu_threads, resolve_device
+from ._distributed import check_devices
 from ._files import staged
 from ._keys import IMPUTED
 from .models import BACKENDS, DEFAULT_METHOD, make_backend
@@ -45,7 +46,19 @@ class Imputer:
         CPU threads for training and imputing: ``None`` follows
         ``scanpy.settings.n_jobs`` (1 by default), ``-1`` uses every core.
         Never more than the cores available; torch's own thread count is
-        restored afterwards.
+        restored afterwards. With several ``devices`` on the CPU they are
+        shared among the processes (at least one each).
+    devices
+        Train on this many devices (``"began"`` only): one process per
+        CUDA GPU, or per CPU core with ``device="cpu"``, spawned by scgan
+        and joined by ``torch.distributed``. Each trains its share of the
+        gene parts, which gives the same result as one device (to float32
+        rounding); with fewer parts than devices each batch's cells are
+        split instead (data parallel: each process normalises its losses
+        and picks the dropout percentile on its own cells, so results
+        differ slightly). Imputing runs in this process. A script that
+        uses it must start under ``if __name__ == "__main__":``, as Python's
+        ``multiprocessing`` requires.
 
     Examples
     --------
@@ -70,6 +83,7 @@ class Imputer:
         config=None,
         progress: bool | None = None,
         n_jobs: int | None = None,
+        devices: int = 1,
         **settings,
     ):
         self.method, self.layer, self.n_jobs = method, layer, n_jobs
@@ -80,8 +94,14 @@ class Imputer:
             device=device,
             random_state=random_state,
             progress=progress,
+            devices=devices,
             **settings,
         )
+        if devices != 1:
+            if not self.backend.distributes:
+                msg = f"devices={devices} needs method 'began'; {method!r} trains on one device"
+                raise ValueError(msg)
+            check_devices(devices, resolve_device(device))
         if batch_key is not None and not self.backend.uses_batches:
             warn(f"method {method!r} does not use batches; batch_key={batch_key!r} is ignored")
             batch_key = None

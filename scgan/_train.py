@@ -119,6 +119,9 @@ class AdversarialPlan:
         """Terms measured once per epoch (e.g. a validation error)."""
         return {}
 
+    def synchronise(self, optimiser: torch.optim.Optimizer) -> None:
+        """Between back-propagation and the step: e.g. average gradients over processes."""
+
 
 class PairPlan(AdversarialPlan):
     """A game of one network a side: ``self.generator`` (the one kept) and ``self.discriminator``."""
@@ -270,7 +273,10 @@ class _Loop:
                 with autocast(self.device, plan.mixed_precision):
                     output = plan.loss(player, batch, shared)
                 what = f"{plan.name} {player}"
-                optimizer_step(self.optimisers[player], output.loss, what=what, step=self.step)
+                optimizer = self.optimisers[player]
+                optimizer_step(
+                    optimizer, output.loss, what=what, step=self.step, before=plan.synchronise
+                )
             terms |= output.terms
         terms |= plan.after_step(terms)
         self.step += 1
@@ -319,11 +325,18 @@ def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
         raise DivergenceError(msg)
 
 
-def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int):
-    """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite."""
+def optimizer_step(
+    optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int, before=None
+):
+    """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite.
+
+    ``before(optimizer)``, if given, runs between the two (e.g. to average gradients).
+    """
     check_finite(loss, what=what, step=step)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if before is not None:
+        before(optimizer)
     optimizer.step()
 
 

@@ -39,7 +39,8 @@ def test_percentile_ignores_padding():
 def test_dropout_zeroes_and_keeps_gradient():
     y = torch.full((200, 1, 30), 0.5, requires_grad=True)
     log_y = torch.linspace(0, 3, 30).expand(200, 1, 30)
-    dropped = apply_dropout(y, log_y, q=50, s=2.0, generator=torch.Generator().manual_seed(0))
+    uniform = torch.rand(y.shape, generator=torch.Generator().manual_seed(0))
+    dropped = apply_dropout(y, log_y, q=50, s=2.0, uniform=uniform)
     zero_rate = (dropped == 0).float().mean(dim=(0, 1))
     assert zero_rate[:5].mean() > 0.7 > 0.3 > zero_rate[-5:].mean()
     dropped.sum().backward()

@@ -48,6 +48,8 @@ class Backend(ABC):
     """Can replace observed counts too (``only_zeros=False``)."""
     supports_target_batch: ClassVar[bool] = False
     """Can impute every cell as if from one batch."""
+    distributes: ClassVar[bool] = False
+    """Can train on several devices (``devices > 1``)."""
 
     def __init__(
         self,
@@ -56,9 +58,10 @@ class Backend(ABC):
         device: str = "auto",
         random_state: int = 0,
         progress: bool | None = None,
+        devices: int = 1,
     ):
         self.config = self.config_class() if config is None else config
-        self.device = device
+        self.device, self.devices = device, devices
         self.random_state = random_state
         self.progress = progress
         self.history_: dict[str, np.ndarray] = {}

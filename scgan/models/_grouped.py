@@ -106,3 +106,21 @@ class ConvAutoencoder(nn.Module):
         z = self.act(self.bottleneck(h.reshape(b, self.groups, -1)))
         h = self.act(self.expand(z)).reshape(b, self.groups, self.channels, self.side, self.side)
         return self.head(torch.cat([h, x], dim=2))
+
+
+def own_groups(state: dict[str, torch.Tensor], groups: int, first: int, stop: int) -> dict:
+    """The part of a grouped network's ``state_dict`` that holds groups ``[first, stop)``.
+
+    Every tensor of these networks starts with an axis of ``groups × m``
+    entries, the group's ``m`` consecutive.
+    """
+    own = {}
+    for name, tensor in state.items():
+        m = tensor.shape[0] // groups
+        own[name] = tensor[first * m : stop * m].clone()
+    return own
+
+
+def join_groups(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The ``state_dict`` of all groups from those of consecutive ranges of groups (in order)."""
+    return {name: torch.cat([state[name] for state in states]) for name in states[0]}

@@ -22,7 +22,14 @@ def methods_doc(indent: int = 8) -> str:
 
 
 def make_backend(
-    method: str, *, config=None, device: str, random_state: int, progress=None, **overrides
+    method: str,
+    *,
+    config=None,
+    device: str,
+    random_state: int,
+    progress=None,
+    devices: int = 1,
+    **overrides,
 ) -> Backend:
     """An unfitted backend for ``method``, its config built from defaults, ``config`` and ``overrides``."""
     if method not in BACKENDS:
@@ -41,5 +48,9 @@ def make_backend(
         raise TypeError(msg)
     settings = {f.name: getattr(base, f.name) for f in fields(config_class)} | overrides
     return backend(
-        config_class(**settings), device=device, random_state=random_state, progress=progress
+        config_class(**settings),
+        device=device,
+        random_state=random_state,
+        progress=progress,
+        devices=devices,
     )

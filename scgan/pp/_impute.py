@@ -32,6 +32,7 @@ def impute_dropouts(
     copy: bool = False,
     progress: bool | None = None,
     n_jobs: int | None = None,
+    devices: int = 1,
     **settings,
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
@@ -93,6 +94,10 @@ def impute_dropouts(
     n_jobs
         CPU threads: ``None`` follows ``scanpy.settings.n_jobs`` (1 unless
         set), ``-1`` uses every core; never more than the cores available.
+    devices
+        Train on this many CUDA GPUs, or CPU processes with ``device="cpu"``
+        (``"began"`` only; see :class:`scgan.Imputer`): each trains its share
+        of the gene parts, with the result of one device.
     **settings
         Any field of the backend's config, e.g. ``side``, ``epochs``,
         ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
@@ -136,6 +141,7 @@ def impute_dropouts(
         config=config,
         progress=progress,
         n_jobs=n_jobs,
+        devices=devices,
         **settings,
     )
     return imputer.fit_impute(

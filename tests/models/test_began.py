@@ -244,9 +244,10 @@ def test_genes_without_counts_are_not_trained_and_stay_zero(sim_batches):
 def _plan(n_cells: int, groups: int, **settings):
     from types import SimpleNamespace
 
-    from scgan.models.began._plan import BEGANPlan
+    from scgan.models.began._plan import BEGANPlan, Shard
 
     plan = BEGANPlan.__new__(BEGANPlan)
+    plan.shard = Shard(groups)
     plan.config = BEGANConfig(**(SETTINGS | {"batch_size": 16} | settings))
     plan.images = SimpleNamespace(values=np.zeros((n_cells, 3)), parts=torch.zeros(groups, 4))
     plan.order_generator = torch.Generator().manual_seed(0)

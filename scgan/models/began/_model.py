@@ -7,16 +7,19 @@ import numpy as np
 import torch
 from scipy import sparse
 
+from ... import _distributed as distributed
 from ..._data import LogScaler, expressed_genes, library_size, row_chunks, zero_fraction
 from ..._device import seeded
+from ..._distributed import process_threads
 from ..._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
 from ..._partition import gene_partitions, resolve_repeats
 from ..._train import train
 from .._base import Backend, Imputation, condition_codes
+from .._grouped import join_groups
 from .._state import gan_weights, restore_gan
 from ._config import BEGANConfig
 from ._data import CellImages, Validation, expressed_share, hold_out, nearest_neighbours
-from ._plan import BEGANPlan, networks
+from ._plan import BEGANPlan, Shard, networks
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class BEGANImputer(Backend):
     uses_batches = True
     denoises = True
     supports_target_batch = True
+    distributes = True
 
     def takes_conditions(self) -> bool:
         return self.config.conditional
@@ -69,6 +73,17 @@ class BEGANImputer(Backend):
         self.dropout_ = self._dropout_params(scaled, codes, genes)
         del scaled  # training reads train_values
         images = self._images(train_values)
+        if self.devices == 1:
+            self._train(images, codes, validation)
+        else:
+            self._train_on_devices(images, codes, validation)
+        return self
+
+    def _train(
+        self, images: CellImages, codes: np.ndarray, validation: Validation, shard=None
+    ) -> None:
+        """Train the networks of ``images``' parts (this process's ``shard`` of them)."""
+        cfg = self.config
         codes_on_device = torch.as_tensor(codes, device=self.device_)
         plan = BEGANPlan(
             cfg,
@@ -77,8 +92,11 @@ class BEGANImputer(Backend):
             self.n_categories_,
             self.dropout_,
             self.scaler_.top,
-            lambda: self._validation_error(plan.generator, images, codes_on_device, validation),
+            lambda: self._validation_error(
+                plan.generator, images, codes_on_device, validation, plan.shard
+            ),
             self.random_state,
+            shard,
         )
         result = train(
             plan,
@@ -90,7 +108,64 @@ class BEGANImputer(Backend):
         )
         self.generator_, self.discriminator_ = plan.generator, plan.discriminator
         self.history_, self.best_epoch_ = result.history, result.best_epoch
-        return self
+
+    def _train_on_devices(
+        self, images: CellImages, codes: np.ndarray, validation: Validation
+    ) -> None:
+        """Train with ``self.devices`` processes, each on its share of the parts (see ``Shard``)."""
+        if len(self.parts_) < self.devices and self.config.batch_size < self.devices:
+            msg = (
+                f"devices={self.devices} split each batch of batch_size={self.config.batch_size} "
+                "cells; use fewer devices or a larger batch_size"
+            )
+            raise ValueError(msg)
+        values = images.values
+        arrays = {
+            "data": values.data,
+            "indices": values.indices,
+            "indptr": values.indptr,
+            "shape": np.asarray(values.shape),
+            "neighbours": images.neighbours,
+            "codes": codes,
+            "validation_cells": validation.cells,
+            "validation_genes": validation.genes,
+            "validation_values": validation.values,
+        }
+        threads = process_threads(torch.get_num_threads(), self.devices)
+        tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
+        result = distributed.run(_train_share, self.devices, self.device_, threads, tensors, self)
+        with seeded(self.device_, self.random_state):
+            self._build_networks()
+        self.generator_.load_state_dict(result["generator"])
+        self.discriminator_.load_state_dict(result["discriminator"])
+        self.history_ = {name: value.numpy() for name, value in result["history"].items()}
+        best = int(result["best_epoch"])
+        self.best_epoch_ = None if best < 0 else best
+
+    def _shared_result(self, shard: Shard) -> dict | None:
+        """At rank 0, the networks and history of all parts, gathered from every process."""
+        mine = (self.generator_.state_dict(), self.discriminator_.state_dict(), self.history_)
+        gathered = distributed.gather_to_first(mine)
+        if gathered is None:
+            return None
+        if shard.split_rows:  # every process holds every part, with the same weights
+            gathered = gathered[:1]
+        generators, discriminators, histories = zip(*gathered, strict=True)
+        history = {
+            name: torch.from_numpy(
+                np.concatenate([h[name] for h in histories], axis=1)
+                if histories[0][name].ndim == 2
+                else histories[0][name]
+            )
+            for name in histories[0]
+        }
+        best = -1 if self.best_epoch_ is None else self.best_epoch_
+        return {
+            "generator": join_groups(generators),
+            "discriminator": join_groups(discriminators),
+            "history": history,
+            "best_epoch": torch.tensor(best),
+        }
 
     def impute(self, counts, codes=None, *, only_zeros: bool = True) -> Imputation:
         """Mean and standard deviation over repeats of each entry's estimate, as counts.
@@ -242,42 +317,76 @@ class BEGANImputer(Backend):
 
     @torch.no_grad()
     def _predict(
-        self, G, images: CellImages, codes: torch.Tensor, rows: np.ndarray | None = None
+        self,
+        G,
+        images: CellImages,
+        codes: torch.Tensor,
+        rows: np.ndarray | None = None,
+        first_part: int = 0,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The output of generator ``G`` for ``rows`` (all cells by default), a chunk of cells at a time.
 
-        Yields the chunk's rows and its output scattered back to genes,
-        ``(repeats, cells, genes)``.
+        ``G`` holds the parts of ``images``, the first being part
+        ``first_part`` of all. Yields the chunk's rows and its output scattered
+        back to genes, ``(repeats, cells, genes)``; zero at genes of parts ``G``
+        does not hold.
         """
         G.eval()
         rows = np.arange(images.values.shape[0]) if rows is None else rows
-        parts, repeats = images.parts, self.n_repeats_
-        per_repeat = parts.shape[0] // repeats
-        flat_parts = parts.view(repeats, -1)
+        parts, repeats, width = images.parts, self.n_repeats_, self.n_genes_ + 1
+        per_repeat = len(self.parts_) // repeats
+        repeat = (torch.arange(len(parts), device=parts.device) + first_part) // per_repeat
+        target = (repeat[:, None] * width + parts).reshape(1, -1)  # in (repeats × width)
         valid = parts < self.n_genes_
         size = max(1, min(MAX_CHUNK, CHUNK_ENTRIES // self.n_genes_))
         for chunk in row_chunks(len(rows), size):
             cells = rows[chunk]
             x, around = images(cells)
             y = G(x, codes[torch.as_tensor(cells, device=codes.device)], around).float() * valid
-            y = y.reshape(y.shape[0], repeats, per_repeat * parts.shape[1]).transpose(0, 1)
-            out = torch.zeros(repeats, len(cells), self.n_genes_ + 1, device=y.device)
-            out.scatter_(2, flat_parts[:, None, :].expand(-1, y.shape[1], -1), y)
-            yield cells, out[:, :, : self.n_genes_].cpu().numpy()
+            out = torch.zeros(len(cells), repeats * width, device=y.device)
+            out.scatter_(1, target.expand(len(cells), -1), y.reshape(len(cells), -1))
+            out = out.view(len(cells), repeats, width)[:, :, : self.n_genes_].transpose(0, 1)
+            yield cells, out.cpu().numpy()
 
     def _validation_error(
-        self, G, images: CellImages, codes: torch.Tensor, validation: Validation
+        self, G, images: CellImages, codes: torch.Tensor, validation: Validation, shard: Shard
     ) -> float:
-        """Mean absolute error of G's output, averaged over repeats, on the held-out entries."""
+        """Mean absolute error of G's output, averaged over repeats, on the held-out entries.
+
+        Each process predicts its share (its parts, or its cells) and the
+        shares are summed: every other entry is zero, so the sum is exact.
+        """
         cells = np.unique(validation.cells)
+        cells = cells[shard.rows(len(cells))]
         position = np.full(images.values.shape[0], -1)
         position[cells] = np.arange(len(cells))
-        predicted = np.empty(len(validation.cells), np.float32)
+        predicted = np.zeros((self.n_repeats_, len(validation.cells)), np.float32)
         where = position[validation.cells]
-        for chunk_cells, out in self._predict(G, images, codes, cells):
+        for chunk_cells, out in self._predict(G, images, codes, cells, shard.first):
             start = position[chunk_cells[0]]
             mine = (where >= start) & (where < start + len(chunk_cells))
-            mean = torch.from_numpy(out).mean(dim=0)
-            predicted[mine] = mean[where[mine] - start, validation.genes[mine]].numpy()
-        error = torch.from_numpy(predicted) - torch.from_numpy(validation.values)
+            predicted[:, mine] = out[:, where[mine] - start, validation.genes[mine]]
+        mean = distributed.all_sum(torch.from_numpy(predicted)).mean(dim=0)
+        error = mean - torch.from_numpy(validation.values)
         return float(error.abs().mean())
+
+
+def _train_share(process, arrays: dict[str, torch.Tensor], model: BEGANImputer) -> dict | None:
+    """In a spawned process: train ``model``'s share of the parts; rank 0 returns them all."""
+    shard = Shard.of(process.rank, process.world, len(model.parts_))
+    model.device_ = process.device
+    model.progress = model.progress if process.rank == 0 else False
+    values = sparse.csr_matrix(
+        (arrays["data"].numpy(), arrays["indices"].numpy(), arrays["indptr"].numpy()),
+        shape=tuple(arrays["shape"].tolist()),
+    )
+    parts = torch.as_tensor(model.parts_[shard.parts], device=process.device)
+    n_neighbors = model.config.n_neighbors
+    images = CellImages(values, arrays["neighbours"].numpy(), n_neighbors, parts, process.device)
+    validation = Validation(
+        arrays["validation_cells"].numpy(),
+        arrays["validation_genes"].numpy(),
+        arrays["validation_values"].numpy(),
+    )
+    model._train(images, arrays["codes"].numpy(), validation, shard)
+    return model._shared_result(shard)

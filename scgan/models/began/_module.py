@@ -30,11 +30,16 @@ class Generator(nn.Module):
         self.net = ConvAutoencoder(groups, side, in_channels, channels, hidden)
 
     def forward(
-        self, x: torch.Tensor, codes: torch.Tensor, around: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        codes: torch.Tensor,
+        around: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``x``, ``around``: ``(batch, groups, side²)``; ``codes``: ``(batch, n_conditions)``.
+        """``x``, ``around``, ``noise``: ``(batch, groups, side²)``; ``codes``: ``(batch, n_conditions)``.
 
-        Returns ``(batch, groups, side²)``.
+        Returns ``(batch, groups, side²)``. The noise channel is drawn here
+        unless ``noise`` is given.
         """
         b = x.shape[0]
         parts = [x.reshape(b, self.groups, 1, self.side, self.side)]
@@ -43,7 +48,9 @@ class Generator(nn.Module):
         if self.conditions.n_channels:
             parts.append(self.conditions(codes, self.groups).to(x.dtype))
         if self.noise:
-            parts.append(torch.randn_like(parts[0]))
+            parts.append(
+                torch.randn_like(parts[0]) if noise is None else noise.reshape(parts[0].shape)
+            )
         return torch.sigmoid(self.net(torch.cat(parts, dim=2))).reshape(b, self.groups, -1)
 
 
