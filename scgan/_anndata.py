@@ -9,6 +9,7 @@ imputation (float32 layers and a record in ``uns``), saying what it added.
 import logging
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,30 @@ MIN_CELLS = 10
 # --- reading ------------------------------------------------------------------------------------
 
 
+READ_ENTRIES = 2**24
+"""Cells × genes per block read from an ``.h5ad`` file (backed) or a dask array."""
+
+
+def read_rows(matrix, size: int | None = None) -> Iterator[sparse.csr_matrix]:
+    """The rows of ``matrix`` as float32 CSR blocks of ``size`` rows (by default ``READ_ENTRIES``).
+
+    ``matrix`` may be in memory (dense or sparse), backed by an ``.h5ad``
+    file (``read_h5ad(path, backed="r")``) or a dask array: only one block
+    at a time is read.
+    """
+    size = size or max(1, READ_ENTRIES // max(1, matrix.shape[1]))
+    for rows in row_chunks(matrix.shape[0], size):
+        block = matrix[rows]
+        if hasattr(block, "compute"):  # dask
+            block = block.compute()
+        yield as_csr(block)
+
+
 def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix:
-    """Return ``X`` or ``layers[layer]`` as a float32 CSR copy, after checking it holds counts."""
+    """Return ``X`` or ``layers[layer]`` as a float32 CSR copy, after checking it holds counts.
+
+    A matrix not in memory (backed or dask) is read a block of rows at a time.
+    """
     if layer is not None and layer not in adata.layers:
         msg = f"layer {layer!r} not found; available layers: {list(adata.layers)}"
         raise KeyError(msg)
@@ -38,8 +61,17 @@ def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix
     if matrix is None:
         msg = f"{where} is empty; pass layer= naming the raw counts"
         raise ValueError(msg)
-    counts = as_csr(matrix)
-    values = counts.data
+    if isinstance(matrix, np.ndarray) or sparse.issparse(matrix):
+        counts = as_csr(matrix)
+    else:
+        counts = sparse.vstack(list(read_rows(matrix)), format="csr")
+    for part in row_chunks(counts.nnz, READ_ENTRIES):  # a block at a time: few temporaries
+        _check_counts(counts.data[part], where)
+    return counts
+
+
+def _check_counts(values: np.ndarray, where: str) -> None:
+    """Refuse stored values that are not finite, non-negative integers."""
     if not np.isfinite(values).all():
         msg = f"{where} contains NaN or infinite values; remove or fill them before imputing"
         raise ValueError(msg)
@@ -52,7 +84,6 @@ def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix
             "are needed; pass layer='counts'"
         )
         raise ValueError(msg)
-    return counts
 
 
 def obs_column(adata: ad.AnnData, key: str) -> np.ndarray:
@@ -75,13 +106,17 @@ def layer_of(adata: ad.AnnData, key: str, hint: str):
     return adata.layers[key]
 
 
-def check_anndata(adata: ad.AnnData) -> None:
-    """Refuse AnnData objects that cannot take new layers safely."""
+def check_anndata(adata: ad.AnnData, *, writes: bool = True) -> None:
+    """Refuse AnnData objects that cannot take new layers safely (``writes``) or be read."""
     if not isinstance(adata, ad.AnnData):
         msg = f"expected an AnnData, got {type(adata).__name__}"
         raise TypeError(msg)
-    if adata.isbacked:
-        msg = "adata is backed (read with backed='r'); load it into memory first: adata = adata.to_memory()"
+    if adata.isbacked and writes:
+        msg = (
+            "adata is backed (read with backed='r'): pass write_to=<a copy of its file> to "
+            "write the imputation there a block of rows at a time, or load it into memory "
+            "first: adata = adata.to_memory()"
+        )
         raise ValueError(msg)
     if adata.is_view:
         msg = (
@@ -311,3 +346,104 @@ def _permute_columns(matrix: np.ndarray, order: np.ndarray) -> None:
     """``matrix[:, order]`` in place, a block of rows at a time."""
     for rows in row_chunks(matrix.shape[0], 4096):
         matrix[rows] = matrix[rows][:, order]
+
+
+def write_imputation_file(
+    path: Path,
+    blocks: Iterator[tuple[slice, Imputation]],
+    counts: sparse.csr_matrix,
+    *,
+    only_zeros: bool,
+    key_added: str,
+    record: dict,
+    order: np.ndarray | None = None,
+) -> None:
+    """As :func:`write_imputation`, into the ``.h5ad`` file ``path``, a block of rows at a time.
+
+    ``path`` must hold the cells and genes of ``counts`` (a copy of the
+    input's file). The layers are written under temporary names and renamed
+    when every block is in, so a failure leaves the file's layers as they were.
+    """
+    import h5py
+
+    path = Path(path)
+    back = None if order is None or (order == np.arange(len(order))).all() else np.argsort(order)
+    spread_key = key_added + "_std"
+    names = {key_added: f".{key_added}.partial", spread_key: f".{spread_key}.partial"}
+    with h5py.File(path, "r+") as file:
+        _check_file_shape(file, counts.shape, path)
+        layers = _group(file, "layers")
+        try:
+            written = _write_blocks(layers, blocks, counts, names, only_zeros, back)
+        except BaseException:
+            for partial in names.values():
+                if partial in layers:
+                    del layers[partial]
+            raise
+        for key, partial in names.items():
+            if key in layers:
+                del layers[key]  # an earlier imputation's
+            if key in written:
+                layers.move(partial, key)
+        uns = _group(file, "uns")
+        if key_added in uns:
+            del uns[key_added]
+        _write_elem(uns, key_added, record)
+    logger.info("added %s to %s", ", ".join(f".layers[{k!r}]" for k in written), path)
+
+
+def _write_blocks(layers, blocks, counts, names, only_zeros, back) -> set[str]:
+    """Write each block's mean (and spread) into datasets of ``layers``; the keys written."""
+    mean_key, spread_key = names
+    written = set()
+    for rows, block in blocks:
+        for key, matrix, observed in (
+            (mean_key, block.mean, None),
+            (spread_key, block.spread, 0.0),
+        ):
+            if matrix is None:
+                continue
+            if only_zeros:
+                put_observed(matrix, counts[rows], observed)
+            if back is not None:
+                _permute_columns(matrix, back)
+            if names[key] not in layers:
+                _dense_dataset(layers, names[key], counts.shape)
+            layers[names[key]][rows] = matrix
+            written.add(key)
+    return written
+
+
+def _check_file_shape(file, shape: tuple[int, int], path: Path) -> None:
+    """Refuse a file whose ``X`` is not cells × genes of ``shape``."""
+    x = file["X"]
+    found = tuple(x.attrs["shape"]) if "shape" in x.attrs else x.shape
+    if tuple(found) != tuple(shape):
+        msg = (
+            f"{path} holds {found[0]} × {found[1]} values, not the {shape[0]} × {shape[1]} imputed"
+        )
+        raise ValueError(msg)
+
+
+def _group(file, name: str):
+    """The group ``name`` of an ``.h5ad`` file, created (as anndata encodes a dict) if missing."""
+    if name not in file:
+        group = file.create_group(name)
+        group.attrs["encoding-type"], group.attrs["encoding-version"] = "dict", "0.1.0"
+    return file[name]
+
+
+def _dense_dataset(group, name: str, shape: tuple[int, int]) -> None:
+    """An empty float32 dataset that anndata reads as a dense array, in chunks of whole rows."""
+    rows = max(1, min(shape[0], 2**20 // max(1, shape[1])))  # about 4 MB
+    dataset = group.create_dataset(name, shape=shape, dtype=np.float32, chunks=(rows, shape[1]))
+    dataset.attrs["encoding-type"], dataset.attrs["encoding-version"] = "array", "0.2.0"
+
+
+def _write_elem(group, key: str, value) -> None:
+    """anndata's writer of one element (``anndata.io`` since 0.11, ``experimental`` before)."""
+    try:
+        from anndata.io import write_elem
+    except ImportError:
+        from anndata.experimental import write_elem
+    write_elem(group, key, value)

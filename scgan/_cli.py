@@ -3,12 +3,15 @@
 Bad input ends with one line on stderr (``scgan: error: ...``) and exit
 status 1, never a traceback; the input file is only read; outputs are written
 to a temporary file beside the target and renamed into place, so a crash
-leaves no half-written file.
+leaves no half-written file. From ``.h5ad`` to ``.h5ad`` the counts are read
+and the imputation written a block of rows at a time (into a copy of the
+input), so the imputed matrix is never whole in memory.
 """
 
 import argparse
 import json
 import logging
+import shutil
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -77,11 +80,23 @@ def _impute(args: argparse.Namespace) -> None:
             **dict(args.set),
         )
         run = imputer.fit_impute
-    adata = _read(source, args.labels)
-    run(adata, target_batch=args.target_batch, only_zeros=not args.denoise)
-    if args.save_model:
-        imputer.save(args.save_model, overwrite=args.force)
-    _write_atomically(target, lambda path: _write(adata, path))
+    options = {"target_batch": args.target_batch, "only_zeros": not args.denoise}
+    if source.suffix == target.suffix == ".h5ad":  # read and written a block of rows at a time
+        adata = _read(source, args.labels, backed=True)
+        try:
+            with staged(target) as temporary:
+                shutil.copyfile(source, temporary)
+                run(adata, write_to=temporary, **options)
+                if args.save_model:
+                    imputer.save(args.save_model, overwrite=args.force)
+        finally:
+            adata.file.close()
+    else:
+        adata = _read(source, args.labels)
+        run(adata, **options)
+        if args.save_model:
+            imputer.save(args.save_model, overwrite=args.force)
+        _write_atomically(target, lambda path: _write(adata, path))
     logging.getLogger("scgan").info("wrote %s", target)
 
 
@@ -101,7 +116,8 @@ def _check_model_options(args: argparse.Namespace) -> None:
         raise UsageError(msg)
 
 
-def _read(path: Path, labels: str | None) -> ad.AnnData:
+def _read(path: Path, labels: str | None, *, backed: bool = False) -> ad.AnnData:
+    """The AnnData in ``path``; an ``.h5ad`` with ``backed`` leaves ``X`` in the file."""
     if not path.is_file():
         msg = f"input file {path} not found"
         raise UsageError(msg)
@@ -109,7 +125,7 @@ def _read(path: Path, labels: str | None) -> ad.AnnData:
         if labels:
             msg = "--labels is for scIGANs' tab-separated input; an .h5ad has --labels-key"
             raise UsageError(msg)
-        return ad.read_h5ad(path)
+        return ad.read_h5ad(path, backed="r" if backed else None)
     if path.suffix in SCIGANS_SUFFIXES:
         from scgan.datasets import read_scigans
 

@@ -1,7 +1,7 @@
 """``scgan.Imputer``: train once on an AnnData, impute it or new cells, save and load."""
 
 import logging
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import anndata as ad
@@ -16,6 +16,7 @@ from ._anndata import (
     get_counts,
     warn,
     write_imputation,
+    write_imputation_file,
 )
 from ._device import cpu_threads, resolve_device
 from ._distributed import check_devices
@@ -109,9 +110,9 @@ class Imputer:
         self.fitted = False
 
     def fit(self, adata: ad.AnnData) -> "Imputer":
-        """Train on the counts of ``adata`` (not changed)."""
+        """Train on the counts of ``adata`` (not changed; it may be backed by its file)."""
         with cpu_threads(self.n_jobs):
-            self._train(*self._prepare(adata))
+            self._train(*self._prepare(adata, writes=False))
         return self
 
     def fit_impute(
@@ -122,18 +123,21 @@ class Imputer:
         only_zeros: bool = True,
         key_added: str = IMPUTED,
         copy: bool = False,
+        write_to: str | Path | None = None,
     ) -> ad.AnnData | None:
-        """Train on ``adata`` and impute the same cells; every argument is checked before training."""
-        self._check_output(target_batch, only_zeros)
+        """Train on ``adata`` and impute the same cells; every argument is checked before training.
+
+        Arguments as in :meth:`impute`.
+        """
+        self._check_output(target_batch, only_zeros, copy, write_to)
         with cpu_threads(self.n_jobs):
-            counts, codes = self._prepare(adata)
+            counts, codes = self._prepare(adata, writes=write_to is None)
             target_codes = (
                 codes if target_batch is None else self.conditions_.with_target(codes, target_batch)
             )
             self._train(counts, codes)
-            return self._write(
-                adata, counts, target_codes, target_batch, only_zeros, key_added, copy
-            )
+            output = Output(target_batch, only_zeros, key_added, copy, write_to)
+            return self._write(adata, counts, target_codes, output)
 
     def impute(
         self,
@@ -143,6 +147,7 @@ class Imputer:
         only_zeros: bool = True,
         key_added: str = IMPUTED,
         copy: bool = False,
+        write_to: str | Path | None = None,
     ) -> ad.AnnData | None:
         """Impute the cells of ``adata`` with the trained model.
 
@@ -155,19 +160,23 @@ class Imputer:
         cells' nearest neighbours among themselves, so impute a batch of cells
         (at least 10), not one at a time. Outputs as in
         :func:`scgan.pp.impute_dropouts`.
+
+        ``write_to``: instead of ``adata``, write the layers and the record
+        into this ``.h5ad`` file (a copy of ``adata``'s, e.g. the file of a
+        backed ``adata``), a block of rows at a time: for imputations larger
+        than memory. The layers appear when all blocks are in.
         """
         self._check_fitted()
-        check_anndata(adata)
-        self._check_output(target_batch, only_zeros)
+        check_anndata(adata, writes=write_to is None)
+        self._check_output(target_batch, only_zeros, copy, write_to)
         counts, order = counts_in_order(adata, self.genes_, self.layer)
         check_size(counts)
         codes = None
         if self.conditions_.labels is not None:
             codes = self.conditions_.codes_for(adata, counts, target_batch)
         with cpu_threads(self.n_jobs):
-            return self._write(
-                adata, counts, codes, target_batch, only_zeros, key_added, copy, order=order
-            )
+            output = Output(target_batch, only_zeros, key_added, copy, write_to)
+            return self._write(adata, counts, codes, output, order=order)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the model to the directory ``path``: ``scgan.json`` and ``weights.pt``.
@@ -216,9 +225,9 @@ class Imputer:
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _prepare(self, adata: ad.AnnData):
+    def _prepare(self, adata: ad.AnnData, *, writes: bool):
         """Counts and condition codes of the training cells; records genes and categories."""
-        check_anndata(adata)
+        check_anndata(adata, writes=writes)
         counts = get_counts(adata, self.layer)
         check_training_counts(counts)
         self.fitted = False
@@ -236,13 +245,12 @@ class Imputer:
         self.backend.fit(counts, codes, self.conditions_.n_categories())
         self.fitted = True
 
-    def _write(self, adata, counts, codes, target_batch, only_zeros, key_added, copy, order=None):
-        imputation = self.backend.impute(counts, codes, only_zeros=only_zeros)
+    def _write(self, adata, counts, codes, output: "Output", order=None):
         record = {
             "method": self.method,
             "layer": "X" if self.layer is None else self.layer,
-            "only_zeros": only_zeros,
-            "target_batch": target_batch,
+            "only_zeros": output.only_zeros,
+            "target_batch": output.target_batch,
             "params": self.backend.params(),
             "labels": self.conditions_.labels,
             "history": self.backend.history_,
@@ -251,19 +259,39 @@ class Imputer:
             record["batch"] = self.conditions_.batches
         if self.conditions_.labels is not None and self.conditions_.labels["derived"]:
             record["labels"] = {**self.conditions_.labels, "codes": codes[:, 0]}
+        if output.write_to is not None:
+            blocks = self.backend.impute_blocks(counts, codes, only_zeros=output.only_zeros)
+            write_imputation_file(
+                output.write_to,
+                blocks,
+                counts,
+                only_zeros=output.only_zeros,
+                key_added=output.key_added,
+                record=record,
+                order=order,
+            )
+            return None
+        imputation = self.backend.impute(counts, codes, only_zeros=output.only_zeros)
         return write_imputation(
             adata,
             imputation,
             counts,
-            only_zeros=only_zeros,
-            key_added=key_added,
+            only_zeros=output.only_zeros,
+            key_added=output.key_added,
             record=record,
-            copy=copy,
+            copy=output.copy,
             order=order,
         )
 
-    def _check_output(self, target_batch: str | None, only_zeros: bool) -> None:
+    def _check_output(self, target_batch, only_zeros: bool, copy=False, write_to=None) -> None:
         """Refuse what the backend cannot give, before any work is done."""
+        if write_to is not None:
+            if copy:
+                msg = "copy=True returns a new AnnData; with write_to the layers go to the file"
+                raise ValueError(msg)
+            if not Path(write_to).is_file():
+                msg = f"write_to={str(write_to)!r} is not a file; write a copy of adata there first"
+                raise FileNotFoundError(msg)
         if not only_zeros and not self.backend.denoises:
             msg = f"method {self.method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
             raise ValueError(msg)
@@ -308,6 +336,17 @@ class Imputer:
     def __repr__(self) -> str:
         state = f"{len(self.genes_)} genes" if self.fitted else "not fitted"
         return f"Imputer(method={self.method!r}, {state})"
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where and what an imputation writes (the arguments of :meth:`Imputer.impute`)."""
+
+    target_batch: str | None
+    only_zeros: bool
+    key_added: str
+    copy: bool
+    write_to: str | Path | None
 
 
 def _config_values(config_class, saved: dict) -> dict:

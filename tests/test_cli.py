@@ -6,6 +6,7 @@ import sys
 
 import anndata
 import numpy as np
+import pandas
 import pytest
 
 import scgan
@@ -108,12 +109,24 @@ def test_missing_input_and_non_counts(files, capsys, sim_batches):
 
 
 def test_crash_while_writing_leaves_no_file(files, monkeypatch):
-    def crash(self, path, **kwargs):
+    from scgan import _anndata
+
+    write_blocks = _anndata._write_blocks
+
+    def crash(layers, blocks, *args):
+        write_blocks(layers, [next(iter(blocks))], *args)  # one block in, then the disk fills
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_anndata, "_write_blocks", crash)
+    assert main(["impute", str(files / "in.h5ad"), "-o", str(files / "out.h5ad"), *FAST]) == 1
+    assert sorted(p.name for p in files.iterdir()) == ["in.h5ad", "new.h5ad"]
+
+    def crash_whole(self, path, **kwargs):
         path.write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(anndata.AnnData, "write_h5ad", crash)
-    assert main(["impute", str(files / "in.h5ad"), "-o", str(files / "out.h5ad"), *FAST]) == 1
+    monkeypatch.setattr(pandas.DataFrame, "to_csv", crash_whole)
+    assert main(["impute", str(files / "in.h5ad"), "-o", str(files / "out.tsv"), *FAST]) == 1
     assert sorted(p.name for p in files.iterdir()) == ["in.h5ad", "new.h5ad"]
 
 

@@ -8,6 +8,7 @@ saves its fitted state as plain values, arrays and weights.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -82,6 +83,16 @@ class Backend(ABC):
         self, counts: sparse.csr_matrix, codes: np.ndarray | None, *, only_zeros: bool = True
     ) -> Imputation:
         """Impute ``counts`` (cells × the training genes)."""
+
+    def impute_blocks(
+        self, counts: sparse.csr_matrix, codes: np.ndarray | None, *, only_zeros: bool = True
+    ) -> Iterator[tuple[slice, Imputation]]:
+        """:meth:`impute` a block of rows at a time, for outputs written as they come.
+
+        Each item is the block's rows and their imputation. By default one
+        block holds every row.
+        """
+        yield slice(0, counts.shape[0]), self.impute(counts, codes, only_zeros=only_zeros)
 
     @abstractmethod
     def get_state(self) -> dict:

@@ -1,5 +1,7 @@
 """``scgan.pp.impute_dropouts``: fit an imputer on an AnnData and impute the same cells in one call."""
 
+from pathlib import Path
+
 import anndata as ad
 
 from .._imputer import Imputer
@@ -33,6 +35,7 @@ def impute_dropouts(
     progress: bool | None = None,
     n_jobs: int | None = None,
     devices: int = 1,
+    write_to: str | Path | None = None,
     **settings,
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
@@ -98,6 +101,11 @@ def impute_dropouts(
         Train on this many CUDA GPUs, or CPU processes with ``device="cpu"``
         (``"began"`` only; see :class:`scgan.Imputer`): each trains its share
         of the gene parts, with the result of one device.
+    write_to
+        Write the layers and the record into this ``.h5ad`` file (a copy of
+        ``adata``'s) a block of rows at a time, not into ``adata``, which may
+        then be backed (``read_h5ad(path, backed="r")``): for data sets
+        whose imputation does not fit in memory.
     **settings
         Any field of the backend's config, e.g. ``side``, ``epochs``,
         ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
@@ -145,5 +153,10 @@ def impute_dropouts(
         **settings,
     )
     return imputer.fit_impute(
-        adata, target_batch=target_batch, only_zeros=only_zeros, key_added=key_added, copy=copy
+        adata,
+        target_batch=target_batch,
+        only_zeros=only_zeros,
+        key_added=key_added,
+        copy=copy,
+        write_to=write_to,
     )

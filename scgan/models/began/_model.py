@@ -9,7 +9,7 @@ from scipy import sparse
 
 from ... import _distributed as distributed
 from ..._data import LogScaler, expressed_genes, library_size, row_chunks, zero_fraction
-from ..._device import seeded
+from ..._device import SeededStream, seeded
 from ..._distributed import process_threads
 from ..._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
 from ..._partition import gene_partitions, resolve_repeats
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 CHUNK_ENTRIES = 2**21
 """Cells × genes per forward pass when predicting (at most ``MAX_CHUNK`` cells)."""
 MAX_CHUNK = 1024
+BLOCK_ENTRIES = 2**24
+"""Cells × genes per block that :meth:`BEGANImputer.impute_blocks` yields (64 MB of float32)."""
 CALIBRATION_CELLS = 10_000
 """The artificial dropout is calibrated on at most this many cells (drawn at random)."""
 
@@ -178,26 +180,52 @@ class BEGANImputer(Backend):
         (see :meth:`_estimate`). Genes without any count in the training data,
         and cells without any count, are returned as zeros.
         """
+        mean = np.empty(counts.shape, np.float32)
+        spread = np.empty(counts.shape, np.float32) if self.n_repeats_ > 1 else None
+        for rows, block in self.impute_blocks(counts, codes, only_zeros=only_zeros):
+            mean[rows] = block.mean
+            if spread is not None:
+                spread[rows] = block.spread
+        return Imputation(mean, spread)
+
+    def impute_blocks(
+        self, counts, codes=None, *, only_zeros: bool = True
+    ) -> Iterator[tuple[slice, Imputation]]:
+        """:meth:`impute`, a block of rows (at most ``BLOCK_ENTRIES`` entries) at a time."""
         codes, _ = condition_codes(
             counts.shape[0], codes if self.config.conditional else None, self.n_categories_
         )
         scaled = self.scaler_.transform(counts)
         images = self._images(scaled)
         library = library_size(counts)
-        mean = np.empty(counts.shape, np.float32)
-        spread = np.empty(counts.shape, np.float32) if self.n_repeats_ > 1 else None
         k = self.config.expected_neighbors
         # the indicator of non-zeros, sharing scaled's index arrays
         expressing = sparse.csr_matrix(
             (np.ones(scaled.nnz, np.float32), scaled.indices, scaled.indptr), scaled.shape
         )
         rate = np.asarray(expressing.mean(axis=0), dtype=np.float64).ravel()
-        with seeded(self.device_, self.random_state):  # G's noise channel, if any
-            codes = torch.as_tensor(codes, device=self.device_)
-            for rows, predicted in self._predict(self.generator_, images, codes):
-                share = expressed_share(expressing, images.neighbours, rows, k, rate)
-                self._summarise(predicted, share, library[rows], only_zeros, rows, mean, spread)
-        return Imputation(mean, spread)
+        codes = torch.as_tensor(codes, device=self.device_)
+        stream = SeededStream(self.device_, self.random_state)  # G's noise channel, if any
+        for block in row_chunks(counts.shape[0], self._block_rows()):
+            shape = (block.stop - block.start, counts.shape[1])
+            mean = np.empty(shape, np.float32)
+            spread = np.empty(shape, np.float32) if self.n_repeats_ > 1 else None
+            with stream.resume():
+                cells = np.arange(block.start, block.stop)
+                for rows, predicted in self._predict(self.generator_, images, codes, cells):
+                    share = expressed_share(expressing, images.neighbours, rows, k, rate)
+                    at = rows - block.start
+                    self._summarise(predicted, share, library[rows], only_zeros, at, mean, spread)
+            yield block, Imputation(mean, spread)
+
+    def _block_rows(self) -> int:
+        """Rows per block of :meth:`impute_blocks`: whole prediction chunks."""
+        chunk = self._chunk_rows()
+        return chunk * max(1, BLOCK_ENTRIES // (chunk * self.n_genes_))
+
+    def _chunk_rows(self) -> int:
+        """Cells per forward pass when predicting."""
+        return max(1, min(MAX_CHUNK, CHUNK_ENTRIES // self.n_genes_))
 
     def _summarise(self, predicted, share, library, only_zeros, rows, mean, spread) -> None:
         """Write the mean (and spread) over repeats of ``predicted``'s estimates into ``rows``."""
@@ -338,11 +366,15 @@ class BEGANImputer(Backend):
         repeat = (torch.arange(len(parts), device=parts.device) + first_part) // per_repeat
         target = (repeat[:, None] * width + parts).reshape(1, -1)  # in (repeats × width)
         valid = parts < self.n_genes_
-        size = max(1, min(MAX_CHUNK, CHUNK_ENTRIES // self.n_genes_))
-        for chunk in row_chunks(len(rows), size):
+        for chunk in row_chunks(len(rows), self._chunk_rows()):
             cells = rows[chunk]
             x, around = images(cells)
-            y = G(x, codes[torch.as_tensor(cells, device=codes.device)], around).float() * valid
+            noise = None
+            if self.config.noise:  # drawn for all parts, as one process holding them all would
+                whole = torch.randn((len(cells), len(self.parts_), parts.shape[1]), device=x.device)
+                noise = whole[:, first_part : first_part + len(parts)]
+            y = G(x, codes[torch.as_tensor(cells, device=codes.device)], around, noise)
+            y = y.float() * valid
             out = torch.zeros(len(cells), repeats * width, device=y.device)
             out.scatter_(1, target.expand(len(cells), -1), y.reshape(len(cells), -1))
             out = out.view(len(cells), repeats, width)[:, :, : self.n_genes_].transpose(0, 1)
