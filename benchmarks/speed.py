@@ -4,7 +4,8 @@ On the CPU: pbmc68k (700 × 765, labels given) with 1 and 2 torch threads.
 ``peak_rss_mb`` is the process's peak resident memory so far (it includes
 the earlier rows).
 With a CUDA GPU: the same, then cells per second of training and the wall
-time for ``simulate(100_000, 2_000)``. Prints a markdown table.
+time for ``simulate(100_000, 2_000)``, with mixed precision (bfloat16) on
+and off. Prints a markdown table.
 
     python benchmarks/speed.py [--threads 1 2] [--gpu-cells 100000 --gpu-genes 2000]
 """
@@ -18,11 +19,13 @@ import torch
 import scgan
 
 
-def run(adata, device: str, labels_key: str, threads: int = 1) -> dict:
+def run(adata, device: str, labels_key: str, threads: int = 1, **settings) -> dict:
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    scgan.pp.impute_dropouts(adata, labels_key=labels_key, device=device, n_jobs=threads)
+    scgan.pp.impute_dropouts(
+        adata, labels_key=labels_key, device=device, n_jobs=threads, **settings
+    )
     seconds = time.perf_counter() - start
     epochs = adata.uns["scgan_imputed"]["params"]["epochs_run"]
     row = {
@@ -58,7 +61,9 @@ def main() -> None:
         big = scgan.datasets.simulate(
             args.gpu_cells, args.gpu_genes, n_cell_types=8, random_state=0
         )
-        rows.append({"device": name, **run(big, "cuda", "cell_type")})
+        for mixed in (True, False):
+            row = run(big, "cuda", "cell_type", mixed_precision=mixed)
+            rows.append({"device": f"{name} (bf16 {'on' if mixed else 'off'})", **row})
     else:
         print("no CUDA GPU: GPU rows skipped")
     keys = list(dict.fromkeys(k for row in rows for k in row))

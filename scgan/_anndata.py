@@ -18,7 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from ._cluster import leiden, pca_embedding
-from ._data import as_csr, normalise_log, put_observed, row_chunks
+from ._data import as_csr, nonzeros_per_column, normalise_log, put_observed, row_chunks
 from .models import Imputation
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,24 @@ def read_rows(matrix, size: int | None = None) -> Iterator[sparse.csr_matrix]:
         yield as_csr(block)
 
 
+def _read_csr(matrix) -> sparse.csr_matrix:
+    """``matrix`` (not in memory) as float32 CSR, filled a block of rows at a time.
+
+    Two passes: the first counts the stored values, so that the second fills
+    arrays of their final size (a list of blocks stacked at the end held
+    twice the memory, and freed blocks stayed in the heap).
+    """
+    stored = sum(block.nnz for block in read_rows(matrix))
+    index = np.int32 if max(stored, matrix.shape[1]) < 2**31 else np.int64
+    data, indices = np.empty(stored, np.float32), np.empty(stored, index)
+    indptr, row, at = np.zeros(matrix.shape[0] + 1, index), 0, 0
+    for block in read_rows(matrix):
+        data[at : at + block.nnz], indices[at : at + block.nnz] = block.data, block.indices
+        indptr[row + 1 : row + 1 + block.shape[0]] = at + block.indptr[1:]
+        row, at = row + block.shape[0], at + block.nnz
+    return sparse.csr_matrix((data, indices, indptr), shape=matrix.shape)
+
+
 def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix:
     """Return ``X`` or ``layers[layer]`` as a float32 CSR copy, after checking it holds counts.
 
@@ -64,7 +82,7 @@ def get_counts(adata: ad.AnnData, layer: str | None = None) -> sparse.csr_matrix
     if isinstance(matrix, np.ndarray) or sparse.issparse(matrix):
         counts = as_csr(matrix)
     else:
-        counts = sparse.vstack(list(read_rows(matrix)), format="csr")
+        counts = _read_csr(matrix)
     for part in row_chunks(counts.nnz, READ_ENTRIES):  # a block at a time: few temporaries
         _check_counts(counts.data[part], where)
     return counts
@@ -146,8 +164,12 @@ def check_size(counts: sparse.csr_matrix) -> None:
 def check_training_counts(counts: sparse.csr_matrix) -> None:
     """:func:`check_size`, and warn that all-zero cells and genes stay zero."""
     check_size(counts)
-    for axis, what, fix in ((1, "cell", "filter_cells"), (0, "gene", "filter_genes")):
-        empty = int((counts.getnnz(axis=axis) == 0).sum())
+    per_cell, per_gene = np.diff(counts.indptr), nonzeros_per_column(counts)
+    for stored, what, fix in (
+        (per_cell, "cell", "filter_cells"),
+        (per_gene, "gene", "filter_genes"),
+    ):
+        empty = int((stored == 0).sum())
         if empty:
             warn(
                 f"{empty} {what}(s) have no counts and stay zero; to drop them use "

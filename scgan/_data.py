@@ -32,7 +32,21 @@ def top_genes(counts, n: int) -> np.ndarray:
 
 def expressed_genes(counts: sparse.spmatrix) -> np.ndarray:
     """Boolean mask of the genes (columns) with at least one non-zero count."""
+    if sparse.issparse(counts) and counts.format == "csr":
+        return nonzeros_per_column(counts) > 0
     return np.asarray((counts != 0).sum(axis=0)).ravel() > 0
+
+
+def nonzeros_per_column(csr: sparse.csr_matrix, block: int = 2**24) -> np.ndarray:
+    """Non-zero stored values per column of ``csr``, counted ``block`` entries at a time.
+
+    scipy's ``getnnz(axis=0)`` and ``csr != 0`` copy every index: 2 GB
+    at a million cells × 1 000 genes.
+    """
+    total = np.zeros(csr.shape[1], np.int64)
+    for part in row_chunks(csr.nnz, block):
+        total += np.bincount(csr.indices[part][csr.data[part] != 0], minlength=csr.shape[1])
+    return total
 
 
 def library_size(counts: sparse.spmatrix | np.ndarray) -> np.ndarray:

@@ -35,3 +35,14 @@ def test_cuda_run_matches_the_cpu_contract(sim_batches):
     assert imputed.shape == adata.shape and np.isfinite(imputed).all() and (imputed >= 0).all()
     observed = adata.X.toarray()
     np.testing.assert_array_equal(imputed[observed > 0], observed[observed > 0])
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
+def test_two_gpus_impute_as_one(sim_batches):
+    settings = {"labels_key": "cell_type", "device": "cuda", "side": 6, "epochs": 2}
+    one, two = sim_batches.copy(), sim_batches.copy()
+    scgan.pp.impute_dropouts(one, **settings)
+    scgan.pp.impute_dropouts(two, devices=2, **settings)
+    np.testing.assert_allclose(
+        two.layers["scgan_imputed"], one.layers["scgan_imputed"], rtol=1e-3, atol=1e-3
+    )

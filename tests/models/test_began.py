@@ -279,3 +279,17 @@ def test_capped_epochs_walk_through_shuffled_passes():
 def test_one_repeat_gives_no_spread(sim_batches):
     model, counts, codes = _fit(sim_batches, n_repeats=1)
     assert model.impute(counts, codes).spread is None
+
+
+def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeypatch):
+    from scgan._data import LogScaler
+    from scgan.models.began import _data
+
+    values = LogScaler().fit_transform(sim_batches.X)
+    exact = _data.nearest_neighbours(values, 10)
+    monkeypatch.setattr(_data, "EXACT_CELLS", 100)  # 240 cells: the approximate search
+    approximate = _data.nearest_neighbours(values, 10)
+    assert approximate.shape == exact.shape
+    assert (approximate != np.arange(len(values.indptr) - 1)[:, None]).all()  # never itself
+    found = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact, strict=True)])
+    assert found > 0.9

@@ -142,8 +142,8 @@ def hold_out(
 ) -> tuple[sparse.csr_matrix, Validation]:
     """A share ``fraction`` of the non-zeros of at most ``max_cells`` cells, and the rest.
 
-    The rest is a copy of ``scaled`` with the held-out entries removed
-    (besides ``scaled``, memory holds that one copy).
+    The rest is ``scaled`` itself with the held-out entries removed in
+    place: at a million cells a copy would be 2 GB.
     """
     n_cells = scaled.shape[0]
     pool = rng.choice(n_cells, min(n_cells, max_cells), replace=False)
@@ -161,11 +161,10 @@ def hold_out(
     validation = Validation(
         cells, scaled.indices[positions].astype(np.int64), scaled.data[positions]
     )
-    train = scaled.copy()
-    train.data[positions] = 0
-    train.eliminate_zeros()
-    train.sort_indices()
-    return train, validation
+    scaled.data[positions] = 0
+    scaled.eliminate_zeros()
+    scaled.sort_indices()
+    return scaled, validation
 
 
 def _stored_positions(matrix: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:

@@ -66,14 +66,14 @@ class BEGANImputer(Backend):
         self.expressed_ = expressed_genes(counts)
         scaled = self.scaler_.fit_transform(counts)
         self.n_genes_ = scaled.shape[1]
-        train_values, validation = hold_out(
+        genes = np.flatnonzero(self.expressed_)  # genes without counts stay zero, untrained
+        self.dropout_ = self._dropout_params(scaled, codes, genes)
+        train_values, validation = hold_out(  # from scaled, in place
             scaled, cfg.validation_fraction, cfg.validation_cells, rng
         )
-        genes = np.flatnonzero(self.expressed_)  # genes without counts stay zero, untrained
+        del scaled
         self.n_repeats_ = resolve_repeats(cfg.n_repeats, len(genes), cfg.side)
         self.parts_ = gene_partitions(self.n_genes_, cfg.side, self.n_repeats_, rng, genes)
-        self.dropout_ = self._dropout_params(scaled, codes, genes)
-        del scaled  # training reads train_values
         images = self._images(train_values)
         if self.devices == 1:
             self._train(images, codes, validation)
