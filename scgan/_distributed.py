@@ -55,8 +55,6 @@ class Process:
     rank: int
     world: int
     device: torch.device
-    folder: Path
-    """The run's temporary folder, shared by every process and the caller."""
 
 
 def run(
@@ -105,7 +103,7 @@ def _entry(rank, worker, world, device_type, threads, folder, args) -> None:
     )
     try:
         arrays = torch.load(folder / "arrays.pt", mmap=True, weights_only=True)
-        result = worker(Process(rank, world, device, folder), arrays, *args)
+        result = worker(Process(rank, world, device), arrays, *args)
         if rank == 0:
             torch.save(result or {}, folder / "result.pt")
         dist.barrier()

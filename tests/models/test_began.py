@@ -6,7 +6,7 @@ from conftest import TINY
 import scgan
 from scgan._anndata import get_counts
 from scgan.models.began import BEGANConfig, BEGANImputer, Discriminator, Generator
-from scgan.models.began._data import expressed_share
+from scgan.models.began._data import detection_rate, expressed_share
 
 SETTINGS = TINY["began"]
 
@@ -107,6 +107,7 @@ def test_expected_count_scales_by_share_of_expressing_neighbours(sim_batches):
     expressing = scaled.astype(bool).astype(np.float32)
     rate = expressing.mean(axis=0).A1
     share = expressed_share(expressing, neighbours, np.arange(counts.shape[0]), 4, rate)
+    np.testing.assert_array_equal(detection_rate(scaled, block=100), rate)  # as scipy's mean
     dense = scaled.toarray()
     for cell, gene in (np.argwhere(dense == 0)[0], np.argwhere(dense > 0)[0]):
         around = (dense[neighbours[cell, :4], gene] > 0).sum()
@@ -293,3 +294,21 @@ def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeyp
     assert (approximate != np.arange(len(values.indptr) - 1)[:, None]).all()  # never itself
     found = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact, strict=True)])
     assert found > 0.9
+
+
+def test_many_cells_imputed_after_training_reuse_its_neighbours(sim_batches, monkeypatch):
+    from scgan.models.began import _data, _model
+
+    searches = []
+
+    def counted(values, k, **kwargs):
+        searches.append(values.shape[0])
+        return _data.nearest_neighbours(values, k, **kwargs)
+
+    monkeypatch.setattr(_model, "nearest_neighbours", counted)
+    monkeypatch.setattr(_model, "EXACT_CELLS", 100)  # 240 cells count as many
+    imputer = scgan.Imputer(labels_key="cell_type", **SETTINGS)
+    imputer.fit_impute(sim_batches.copy())
+    assert searches == [240]  # one search, in training
+    imputer.impute(sim_batches[:120].copy())
+    assert searches == [240, 120]  # other cells: their own search
