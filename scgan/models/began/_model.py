@@ -106,9 +106,7 @@ class BEGANImputer(Backend):
             self.n_categories_,
             self.dropout_,
             self.scaler_.top,
-            lambda: self._validation_error(
-                plan.generator, images, codes_on_device, validation, plan.shard
-            ),
+            lambda G, shard: self._validation_error(G, images, codes_on_device, validation, shard),
             self.random_state,
             shard,
         )

@@ -231,7 +231,7 @@ class BEGANPlan(PairPlan):
                     all_mean(p.grad)
 
     def after_epoch(self) -> dict[str, float]:
-        return {"validation_mae": self.validation_error()}
+        return {"validation_mae": self.validation_error(self.generator, self.shard)}
 
     def _error(self, difference: torch.Tensor) -> torch.Tensor:
         """The reconstruction error per entry: absolute (l1) or squared (l2)."""
