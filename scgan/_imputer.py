@@ -129,14 +129,14 @@ class Imputer:
 
         Arguments as in :meth:`impute`.
         """
-        self._check_output(target_batch, only_zeros, copy, write_to)
+        output = Output(target_batch, only_zeros, key_added, copy, write_to)
+        self._check_output(output)
         with cpu_threads(self.n_jobs):
             counts, codes = self._prepare(adata, writes=write_to is None)
             target_codes = (
                 codes if target_batch is None else self.conditions_.with_target(codes, target_batch)
             )
             self._train(counts, codes)
-            output = Output(target_batch, only_zeros, key_added, copy, write_to)
             return self._write(adata, counts, target_codes, output)
 
     def impute(
@@ -168,14 +168,14 @@ class Imputer:
         """
         self._check_fitted()
         check_anndata(adata, writes=write_to is None)
-        self._check_output(target_batch, only_zeros, copy, write_to)
+        output = Output(target_batch, only_zeros, key_added, copy, write_to)
+        self._check_output(output)
         counts, order = counts_in_order(adata, self.genes_, self.layer)
         check_size(counts)
         codes = None
         if self.conditions_.labels is not None:
             codes = self.conditions_.codes_for(adata, counts, target_batch)
         with cpu_threads(self.n_jobs):
-            output = Output(target_batch, only_zeros, key_added, copy, write_to)
             return self._write(adata, counts, codes, output, order=order)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
@@ -283,16 +283,17 @@ class Imputer:
             order=order,
         )
 
-    def _check_output(self, target_batch, only_zeros: bool, copy=False, write_to=None) -> None:
+    def _check_output(self, output: "Output") -> None:
         """Refuse what the backend cannot give, before any work is done."""
+        target_batch, write_to = output.target_batch, output.write_to
         if write_to is not None:
-            if copy:
+            if output.copy:
                 msg = "copy=True returns a new AnnData; with write_to the layers go to the file"
                 raise ValueError(msg)
             if not Path(write_to).is_file():
                 msg = f"write_to={str(write_to)!r} is not a file; write a copy of adata there first"
                 raise FileNotFoundError(msg)
-        if not only_zeros and not self.backend.denoises:
+        if not output.only_zeros and not self.backend.denoises:
             msg = f"method {self.method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
             raise ValueError(msg)
         if target_batch is None:

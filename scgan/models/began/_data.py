@@ -14,7 +14,7 @@ from scipy import sparse
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
-from ..._data import dense_rows
+from ..._data import dense_rows, row_chunks
 
 PCA_GENES = 2000
 """Neighbours are found on the principal components of at most this many most variable genes."""
@@ -143,8 +143,8 @@ def detection_rate(values: sparse.csr_matrix, block: int = 2**24) -> np.ndarray:
     """
     total = np.zeros(values.shape[1], np.float32)
     share = np.float32(1.0 / values.shape[0])
-    for start in range(0, values.nnz, block):
-        np.add.at(total, values.indices[start : start + block], share)
+    for part in row_chunks(values.nnz, block):
+        np.add.at(total, values.indices[part], share)
     return total.astype(np.float64)
 
 
