@@ -1,4 +1,4 @@
-"""The logit-percentile artificial dropout operator (SPEC §2) and its automatic calibration."""
+"""The logit-percentile artificial dropout operator and its automatic calibration."""
 
 import logging
 

@@ -42,7 +42,8 @@ class Imputer:
     method, layer, labels_key, batch_key, random_state, device, config, **settings
         As in :func:`scgan.pp.impute_dropouts`.
     progress
-        Show a progress bar while training: ``None`` only in a terminal.
+        Show a progress bar while training: ``None`` on a terminal and in
+        a Jupyter notebook.
     n_jobs
         CPU threads for training and imputing: ``None`` follows
         ``scanpy.settings.n_jobs`` (1 by default), ``-1`` uses every core.

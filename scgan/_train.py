@@ -13,6 +13,7 @@ the only module in scgan that creates or steps an optimiser.
 
 import copy
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -341,9 +342,18 @@ def optimizer_step(
 
 
 def progress_bar(total: int, *, enabled: bool | None, desc: str, unit: str = "step") -> tqdm:
-    """A tqdm bar; ``enabled=None`` shows it only when stderr is a terminal."""
-    disable = None if enabled is None else not enabled
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=disable)
+    """A tqdm bar; ``enabled=None`` shows it on a terminal and in a Jupyter notebook."""
+    show = watched() if enabled is None else enabled
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=not show)
+
+
+def watched() -> bool:
+    """Whether someone sees standard error as it is written: a terminal or a Jupyter kernel."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and hasattr(shell, "kernel")
 
 
 def epochs_for(steps: int, steps_per_epoch: int) -> int:

@@ -4,6 +4,7 @@ import json
 import pickle
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -160,6 +161,21 @@ def test_progress_bar_shows_epoch_m_and_k_only_when_asked(adata, capsys):
     err = capsys.readouterr().err
     assert "step/s" not in err and "epoch=" not in err  # no bar; the log lines remain
     assert "added .layers['scgan_imputed']" in err
+
+
+def test_progress_bar_shows_by_default_in_a_jupyter_kernel(adata, capsys, monkeypatch):
+    kernel_shell = types.SimpleNamespace(kernel=object())  # what IPython gives inside Jupyter
+    monkeypatch.setitem(
+        sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel_shell)
+    )
+    scgan.pp.impute_dropouts(adata, labels_key="cell_type", **SETTINGS["began"])
+    assert "step/s" in capsys.readouterr().err
+    plain_shell = types.SimpleNamespace()  # IPython in a terminal: stderr decides
+    monkeypatch.setitem(
+        sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: plain_shell)
+    )
+    scgan.pp.impute_dropouts(adata, labels_key="cell_type", **SETTINGS["began"])
+    assert "step/s" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("method", sorted(SETTINGS))

@@ -40,13 +40,14 @@ def impute_dropouts(
 ) -> ad.AnnData | None:
     """Impute dropouts in raw counts with a conditional GAN.
 
-    The default ``method="began"`` is the improved scIGANs of SPEC §2: genes are
-    cut into ``n_repeats`` random partitions of ``side²`` genes; for each part a
-    generator that sees the real cell (and its cell type, batch and
-    neighbourhood) plays a BEGAN game against an autoencoder discriminator that
-    sees the generator's output after a logit-percentile artificial dropout, and
-    is tied to the cell by a reconstruction term on observed counts. The epoch
-    is chosen on held-out observed counts; the repeats' imputations are averaged.
+    The default ``method="began"`` is an improved scIGANs (the documentation's
+    method page has the equations): genes are cut into ``n_repeats`` random
+    partitions of ``side²`` genes; for each part a generator that sees the real
+    cell (and its cell type, batch and neighbourhood) plays a BEGAN game
+    against an autoencoder discriminator that sees the generator's output after
+    a logit-percentile artificial dropout, and is tied to the cell by a
+    reconstruction term on observed counts. The epoch is chosen on held-out
+    observed counts; the repeats' imputations are averaged.
 
     Parameters
     ----------
@@ -93,7 +94,8 @@ def impute_dropouts(
     progress
         Show a progress bar while training (cells per second and the time
         left; after each epoch the epoch and, for the BEGAN games, ``M`` and
-        ``k_t``): ``None`` shows it only when output goes to a terminal.
+        ``k_t``): ``None`` shows it on a terminal and in a
+        Jupyter notebook.
     n_jobs
         CPU threads: ``None`` follows ``scanpy.settings.n_jobs`` (1 unless
         set), ``-1`` uses every core; never more than the cores available.

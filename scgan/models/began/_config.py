@@ -47,7 +47,7 @@ class BEGANConfig:
         reconstruction gradient and changed no score.
     reconstruction
         Its error: ``"l2"`` (squared, the default: it targets the mean, which
-        scored higher in the benchmark) or ``"l1"`` (absolute, SPEC §2's form).
+        scored higher in the benchmark) or ``"l1"`` (absolute, as first specified).
         Values are ``log1p`` scaled to [0, 1], so squared errors are small and
         the default ``alpha`` is large. The epoch is chosen by validation MAE
         either way.

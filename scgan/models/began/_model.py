@@ -1,4 +1,4 @@
-"""The conditional BEGAN imputer (SPEC §2) as a backend: fit, impute, save, on arrays."""
+"""The conditional BEGAN imputer as a backend: fit, impute, save, on arrays."""
 
 import logging
 import weakref
@@ -42,7 +42,7 @@ CALIBRATION_CELLS = 10_000
 
 
 class BEGANImputer(Backend):
-    """Conditional BEGAN imputer with an autoencoder discriminator (SPEC §2).
+    """Conditional BEGAN imputer with an autoencoder discriminator.
 
     ``fit`` trains one generator/discriminator pair per gene part, for all
     parts of all repeats at once; ``impute`` returns the mean and the spread

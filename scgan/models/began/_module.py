@@ -1,4 +1,4 @@
-"""Torch modules of the conditional BEGAN imputer (SPEC §2): tensors in, tensors out."""
+"""Torch modules of the conditional BEGAN imputer: tensors in, tensors out."""
 
 import torch
 from torch import nn

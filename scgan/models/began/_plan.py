@@ -58,7 +58,7 @@ class Shard:
 
 
 class BEGANPlan(PairPlan):
-    """One G/D pair per gene part, trained as one batched model (SPEC §2).
+    """One G/D pair per gene part, trained as one batched model.
 
     Each step: hide ``mask_rate`` of the observed entries from G's input;
     ``Drop(G(x))`` is judged by the autoencoder D against the real cell

@@ -1,4 +1,4 @@
-"""scIGANs, reproduced as a backend (SPEC §3)."""
+"""scIGANs, reproduced as a backend."""
 
 from ._model import ScIGANsConfig, ScIGANsImputer
 

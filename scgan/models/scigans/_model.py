@@ -1,4 +1,4 @@
-"""Fitting and imputing with scIGANs (SPEC §3), on arrays: no AnnData here."""
+"""Fitting and imputing with scIGANs, on arrays: no AnnData here."""
 
 import logging
 import math
@@ -74,7 +74,7 @@ class ScIGANsImputer(Backend):
     its own class (squared Euclidean distance over the cell's non-zero genes),
     rescaled by the cell's maximum. Observed counts never change.
 
-    Fixes of the released code's defects (SPEC §3):
+    Fixes of the released code's defects:
 
     - the discriminator reconstructs the whole image (an autoencoder) rather
       than ending in a 1 × 1 output;

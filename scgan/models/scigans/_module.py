@@ -1,4 +1,4 @@
-"""Torch modules of scIGANs (Xu et al. 2020), sized from the image side ``s`` (SPEC §3)."""
+"""Torch modules of scIGANs (Xu et al. 2020), sized from the image side ``s``."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""scIGANs' training plan for the one loop: the released code's BEGAN game (SPEC §3)."""
+"""scIGANs' training plan for the one loop: the released code's BEGAN game."""
 
 from collections.abc import Iterator
 

@@ -1,4 +1,4 @@
-"""Tabular GAN imputers (GAIN, MisGAN): scikit-learn style, ``NaN`` as missing (SPEC §4)."""
+"""Tabular GAN imputers (GAIN, MisGAN): scikit-learn style, ``NaN`` as missing."""
 
 from ._config import HINTS, IMPUTER_INPUTS, GAINConfig, MisGANConfig
 from ._expression import GAINBackend, MisGANBackend, TabularBackend

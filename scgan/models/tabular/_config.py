@@ -1,4 +1,4 @@
-"""Settings of the tabular GAN imputers (SPEC §4), as frozen dataclasses.
+"""Settings of the tabular GAN imputers, as frozen dataclasses.
 
 The estimators (:class:`~scgan.models.GAINImputer`, :class:`~scgan.models.MisGANImputer`)
 take the same names as keyword arguments, with these defaults; the configs

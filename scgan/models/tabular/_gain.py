@@ -1,4 +1,4 @@
-"""GAIN (Yoon et al. 2018): generator and per-entry discriminator with a hint (SPEC §4)."""
+"""GAIN (Yoon et al. 2018): generator and per-entry discriminator with a hint."""
 
 from collections.abc import Iterator
 

@@ -1,4 +1,4 @@
-"""MisGAN (Li et al. 2019), fully-connected, with its imputer (SPEC §4)."""
+"""MisGAN (Li et al. 2019), fully-connected, with its imputer."""
 
 import torch
 from torch import nn
