@@ -21,7 +21,7 @@ extensions = [
     "sphinxarg.ext",
 ]
 
-source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}  # .rst: the API stubs
 exclude_patterns = ["_build", "results", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 templates_path = ["_templates"]
 
@@ -39,6 +39,8 @@ autodoc_default_options = {"members": True, "inherited-members": False}
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = True
+# scgan's "Returns" sections are prose (the type is in the annotation): show them as written
+napoleon_custom_sections = [("Returns", "prose")]
 napoleon_use_param = True
 
 html_theme = "sphinx_book_theme"
