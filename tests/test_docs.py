@@ -80,6 +80,7 @@ def test_api_reference_lists_every_public_name():
 
 def test_no_page_or_docstring_points_outside_the_repository():
     outside = re.compile(r"\.\./shared|\bSPEC\b|STYLE\.md|seeds/")
-    texts = {page: page.read_text() for page in [*PAGES, ROOT / "CHANGELOG.md"]}
+    notebooks = sorted((ROOT / "tutorials").glob("*.ipynb"))
+    texts = {page: page.read_text() for page in [*PAGES, ROOT / "CHANGELOG.md", *notebooks]}
     texts |= {path: path.read_text() for path in (ROOT / "scgan").rglob("*.py")}
     assert [str(path) for path, text in texts.items() if outside.search(text)] == []
