@@ -45,7 +45,6 @@ napoleon_use_param = True
 
 html_theme = "sphinx_book_theme"
 html_title = "scgan"
-html_static_path = ["_static"]
 html_theme_options = {
     "repository_url": urls["Source"],
     "use_repository_button": True,
