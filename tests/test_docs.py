@@ -1,12 +1,15 @@
 """The documentation: its code examples run, and the API reference lists every public name.
 
 Each page's ``python`` code blocks run in order in one namespace, in a fresh
-folder, as a reader would run them. Training uses small settings (the
-examples check that the calls are right, not how good the imputation is),
-and files that an example reads as "your data" are made beforehand.
+folder, as a reader would run them; so do the ``scgan ...`` command lines of
+its shell blocks (in this process, through the command's ``main``). Training
+uses small settings (the examples check that the calls are right, not how
+good the imputation is), and files that an example reads as "your data" are
+made beforehand.
 """
 
 import re
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +17,7 @@ import pytest
 from conftest import TINY
 
 import scgan
+import scgan._cli
 import scgan._imputer
 
 ROOT = Path(__file__).parent.parent
@@ -21,10 +25,17 @@ DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 EXAMPLE_SETTINGS = TINY | {"began": {"epochs": 1, "n_repeats": 1, "max_steps_per_epoch": 3}}
 CODE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+SHELL = re.compile(r"^```bash\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def code_blocks(page: Path) -> list[str]:
     return CODE.findall(page.read_text())
+
+
+def commands(page: Path) -> list[str]:
+    """The ``scgan`` command lines of the page's shell blocks, comments removed."""
+    lines = [line for block in SHELL.findall(page.read_text()) for line in block.splitlines()]
+    return [line.split("  #")[0] for line in lines if line.startswith("scgan ")]
 
 
 def write_scigans_files(folder: Path) -> None:
@@ -42,7 +53,19 @@ def write_h5ad(folder: Path) -> None:
     )
 
 
-INPUT_FILES = {"method.md": write_scigans_files, "devices.md": write_h5ad}
+def write_pbmc_files(folder: Path) -> None:
+    """counts.h5ad (500 pbmc68k cells) and new_cells.h5ad (the other 200), and scIGANs' files."""
+    cells = scgan.datasets.pbmc68k()
+    cells[:500].write_h5ad(folder / "counts.h5ad")
+    cells[500:].write_h5ad(folder / "new_cells.h5ad")
+    write_scigans_files(folder)
+
+
+INPUT_FILES = {
+    "method.md": write_scigans_files,
+    "devices.md": write_h5ad,
+    "cli.md": write_pbmc_files,
+}
 """Page → what makes the files its examples read."""
 
 
@@ -67,6 +90,15 @@ def test_code_examples_run(page, tmp_path, monkeypatch, small_training):
     for number, block in enumerate(code_blocks(page), start=1):
         code = compile(block, f"{page.name}, example {number}", "exec")
         exec(code, namespace)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if commands(p)], ids=lambda p: p.name)
+def test_command_examples_run(page, tmp_path, monkeypatch, small_training):
+    monkeypatch.chdir(tmp_path)
+    if page.name in INPUT_FILES:
+        INPUT_FILES[page.name](tmp_path)
+    for line in commands(page):
+        assert scgan._cli.main(shlex.split(line)[1:]) == 0, line
 
 
 def test_api_reference_lists_every_public_name():
