@@ -166,6 +166,7 @@ def _benchmark(args: argparse.Namespace) -> None:
         protocols=args.protocols,
         mask_fraction=args.mask_fraction,
         random_state=args.seed,
+        progress=False if args.quiet else None,
     )
     _write_atomically(target, lambda path: df.to_csv(path, index=False))
     if args.figure:

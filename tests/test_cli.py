@@ -3,6 +3,7 @@
 import hashlib
 import subprocess
 import sys
+import types
 
 import anndata
 import numpy as np
@@ -152,6 +153,22 @@ def test_benchmark_command_writes_scores(tmp_path, sim_batches, capsys):
     assert scores.startswith("dataset,protocol,method,metric,value,seconds,peak_memory_mb")
     assert "denoising_score" in scores and "spurious_share" not in scores
     assert "celltype_mean" in capsys.readouterr().out
+
+
+def test_quiet_benchmark_shows_no_bar_where_one_would_show(
+    tmp_path, sim_batches, capsys, monkeypatch
+):
+    kernel_shell = types.SimpleNamespace(kernel=object())  # as inside Jupyter: bars on by default
+    monkeypatch.setitem(
+        sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel_shell)
+    )
+    sim_batches.write_h5ad(tmp_path / "in.h5ad")
+    args = ["benchmark", str(tmp_path / "in.h5ad"), "--protocols", "masked", "--methods", "began"]
+    args += ["--labels-key", "cell_type", "-o", str(tmp_path / "scores.csv")]
+    assert main([*args, "--quiet"]) == 0
+    assert "step/s" not in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    assert "step/s" in capsys.readouterr().err
 
 
 def test_threads_reach_scgan_and_everything_is_restored(files, monkeypatch):

@@ -40,6 +40,7 @@ def benchmark(
     mask_fraction: float | None = 0.1,
     random_state: int = 0,
     cluster_method: str = "leiden",
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Run imputers on the same data and score each with the same yardsticks.
 
@@ -87,6 +88,9 @@ def benchmark(
         Seed of the mask, the split, the shuffle, the imputers and the clustering.
     cluster_method
         Passed to :func:`scgan.tl.score_structure`.
+    progress
+        Progress bars of the scgan methods named in ``methods``: ``None`` on a
+        terminal and in a Jupyter notebook (as :func:`scgan.pp.impute_dropouts`).
 
     Returns
     -------
@@ -99,7 +103,7 @@ def benchmark(
     if unknown or not protocols:
         msg = f"protocols must be some of {list(PROTOCOLS)}, got {list(protocols)}"
         raise ValueError(msg)
-    imputers = _resolve(methods)
+    imputers = _resolve(methods, progress)
     rows = []
     for protocol in protocols:
         work, layer_used = _prepare(protocol, adata, layer, mask_fraction, random_state)
@@ -180,7 +184,9 @@ def _masked_layer(adata: ad.AnnData, layer: str | None) -> str | None:
     return masked
 
 
-def _resolve(methods: Sequence[str] | Mapping[str, Imputer]) -> dict[str, Imputer]:
+def _resolve(
+    methods: Sequence[str] | Mapping[str, Imputer], progress: bool | None
+) -> dict[str, Imputer]:
     if isinstance(methods, Mapping):
         return dict(methods)
     denoised = [f"{name}{DENOISED}" for name, backend in BACKENDS.items() if backend.denoises]
@@ -189,12 +195,12 @@ def _resolve(methods: Sequence[str] | Mapping[str, Imputer]) -> dict[str, Impute
     if unknown:
         msg = f"unknown methods {unknown}; choose from {known} or pass a mapping"
         raise ValueError(msg)
-    return {m: _named_imputer(m) for m in methods}
+    return {m: _named_imputer(m, progress) for m in methods}
 
 
-def _named_imputer(name: str) -> Imputer:
+def _named_imputer(name: str, progress: bool | None) -> Imputer:
     if name in BASELINES:
         return BASELINES[name]
     if name.endswith(DENOISED):
-        return gan_method(name.removesuffix(DENOISED), only_zeros=False)
-    return gan_method(name)
+        return gan_method(name.removesuffix(DENOISED), only_zeros=False, progress=progress)
+    return gan_method(name, progress=progress)

@@ -107,5 +107,5 @@ def test_benchmark_refuses_unknown_protocols_and_runs_denoised_scgan(sim_batches
         scgan.tl.benchmark(sim_batches, ["none"], protocols=["masked", "cross"])
     with pytest.raises(ValueError, match="unknown methods"):
         scgan.tl.benchmark(sim_batches, ["alra denoised"])
-    resolved = scgan.tl._benchmark._resolve(["began denoised"])
+    resolved = scgan.tl._benchmark._resolve(["began denoised"], None)
     assert set(resolved) == {"began denoised"}
