@@ -134,7 +134,7 @@ def _available(methods: list[str]) -> list[str]:
     for method in methods:
         module = OPTIONAL.get(method)
         if module and importlib.util.find_spec(module) is None:
-            print(f"skipping {method}: its package is not installed (see README)")
+            print(f"skipping {method}: its package is not installed (see scripts/setup.sh)")
             continue
         kept.append(method)
     return kept

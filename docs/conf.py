@@ -23,7 +23,6 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}  # .rst: the API stubs
 exclude_patterns = ["_build", "results", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
-templates_path = ["_templates"]
 
 # MyST: $…$ math, ::: fences, definition lists; links to headings within the site
 myst_enable_extensions = ["amsmath", "colon_fence", "deflist", "dollarmath"]

@@ -92,7 +92,7 @@ def impute_dropouts(
     copy
         Return a new AnnData instead of writing into ``adata``.
     progress
-        Show a progress bar while training (cells per second and the time
+        Show a progress bar while training (steps per second and the time
         left; after each epoch the epoch and, for the BEGAN games, ``M`` and
         ``k_t``): ``None`` shows it on a terminal and in a
         Jupyter notebook.

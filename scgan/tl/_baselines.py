@@ -119,8 +119,8 @@ def magic(counts, *, labels=None, batches=None, random_state=0):
         import magic as magic_impute
     except ImportError as err:
         msg = (
-            "the 'magic' baseline needs magic-impute: pip install --no-deps magic-impute scprep "
-            "and pip install 'scgan[benchmark]' (see README)"
+            "the 'magic' baseline needs magic-impute: from scgan's checkout, pip install "
+            "'.[benchmark]' and pip install --no-deps magic-impute==3.0.0 scprep==1.2.3"
         )
         raise ImportError(msg) from err
     x = as_csr(counts, np.float64)

@@ -28,7 +28,7 @@ class BEGANConfig:
         epoch stops growing with the cells and with the genes; the epoch kept
         is still chosen by validation. On 3 000 simulated cells × 20 000
         genes, 30-step epochs kept the validation error and dropout-entry
-        Pearson of 93-step ones (0.406) in fewer steps (docs/scale.md).
+        Pearson of 93-step ones (0.406) in fewer steps (docs/sizes.md).
     patience
         Stop after this many epochs without a lower validation error.
     batch_size
@@ -47,7 +47,7 @@ class BEGANConfig:
         reconstruction gradient and changed no score.
     reconstruction
         Its error: ``"l2"`` (squared, the default: it targets the mean, which
-        scored higher in the benchmark) or ``"l1"`` (absolute, as first specified).
+        scored higher in the benchmark) or ``"l1"`` (absolute error).
         Values are ``log1p`` scaled to [0, 1], so squared errors are small and
         the default ``alpha`` is large. The epoch is chosen by validation MAE
         either way.
