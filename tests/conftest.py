@@ -1,3 +1,6 @@
+import sys
+import types
+
 import matplotlib
 import pytest
 import torch
@@ -31,3 +34,15 @@ def sim_batches():
 @pytest.fixture(scope="session")
 def pbmc():
     return scgan.datasets.pbmc68k()
+
+
+@pytest.fixture
+def ipython_shell(monkeypatch):
+    """Make IPython report a shell: ``ipython_shell(kernel=True)`` is one inside Jupyter."""
+
+    def pretend(*, kernel: bool) -> None:
+        shell = types.SimpleNamespace(**({"kernel": object()} if kernel else {}))
+        ipython = types.SimpleNamespace(get_ipython=lambda: shell)
+        monkeypatch.setitem(sys.modules, "IPython", ipython)
+
+    return pretend

@@ -3,7 +3,6 @@
 import hashlib
 import subprocess
 import sys
-import types
 
 import anndata
 import numpy as np
@@ -156,12 +155,9 @@ def test_benchmark_command_writes_scores(tmp_path, sim_batches, capsys):
 
 
 def test_quiet_benchmark_shows_no_bar_where_one_would_show(
-    tmp_path, sim_batches, capsys, monkeypatch
+    tmp_path, sim_batches, capsys, ipython_shell
 ):
-    kernel_shell = types.SimpleNamespace(kernel=object())  # as inside Jupyter: bars on by default
-    monkeypatch.setitem(
-        sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel_shell)
-    )
+    ipython_shell(kernel=True)  # as inside Jupyter: bars on by default
     sim_batches.write_h5ad(tmp_path / "in.h5ad")
     args = ["benchmark", str(tmp_path / "in.h5ad"), "--protocols", "masked", "--methods", "began"]
     args += ["--labels-key", "cell_type", "-o", str(tmp_path / "scores.csv")]

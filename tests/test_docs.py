@@ -81,11 +81,16 @@ def small_training(monkeypatch):
     monkeypatch.setattr(scgan._imputer, "make_backend", small)
 
 
+def enter_reader_folder(page: Path, folder: Path, monkeypatch) -> None:
+    """Work in ``folder``, holding the files that ``page``'s examples read."""
+    monkeypatch.chdir(folder)
+    if page.name in INPUT_FILES:
+        INPUT_FILES[page.name](folder)
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if code_blocks(p)], ids=lambda p: p.name)
 def test_code_examples_run(page, tmp_path, monkeypatch, small_training):
-    monkeypatch.chdir(tmp_path)
-    if page.name in INPUT_FILES:
-        INPUT_FILES[page.name](tmp_path)
+    enter_reader_folder(page, tmp_path, monkeypatch)
     namespace = {"__name__": "__main__"}
     for number, block in enumerate(code_blocks(page), start=1):
         code = compile(block, f"{page.name}, example {number}", "exec")
@@ -94,9 +99,7 @@ def test_code_examples_run(page, tmp_path, monkeypatch, small_training):
 
 @pytest.mark.parametrize("page", [p for p in PAGES if commands(p)], ids=lambda p: p.name)
 def test_command_examples_run(page, tmp_path, monkeypatch, small_training):
-    monkeypatch.chdir(tmp_path)
-    if page.name in INPUT_FILES:
-        INPUT_FILES[page.name](tmp_path)
+    enter_reader_folder(page, tmp_path, monkeypatch)
     for line in commands(page):
         assert scgan._cli.main(shlex.split(line)[1:]) == 0, line
 

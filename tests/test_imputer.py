@@ -4,7 +4,6 @@ import json
 import pickle
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -163,17 +162,11 @@ def test_progress_bar_shows_epoch_m_and_k_only_when_asked(adata, capsys):
     assert "added .layers['scgan_imputed']" in err
 
 
-def test_progress_bar_shows_by_default_in_a_jupyter_kernel(adata, capsys, monkeypatch):
-    kernel_shell = types.SimpleNamespace(kernel=object())  # what IPython gives inside Jupyter
-    monkeypatch.setitem(
-        sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel_shell)
-    )
+def test_progress_bar_shows_by_default_in_a_jupyter_kernel(adata, capsys, ipython_shell):
+    ipython_shell(kernel=True)
     scgan.pp.impute_dropouts(adata, labels_key="cell_type", **SETTINGS["began"])
     assert "step/s" in capsys.readouterr().err
-    plain_shell = types.SimpleNamespace()  # IPython in a terminal: stderr decides
-    monkeypatch.setitem(
-        sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: plain_shell)
-    )
+    ipython_shell(kernel=False)  # IPython in a terminal: stderr decides
     scgan.pp.impute_dropouts(adata, labels_key="cell_type", **SETTINGS["began"])
     assert "step/s" not in capsys.readouterr().err
 
