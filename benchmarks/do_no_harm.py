@@ -32,7 +32,7 @@ import scgan
 
 RESULTS = Path(__file__).parent / "results"
 DATASETS = ("pbmc68k", "sim101", "sim202", "pbmc3k")
-BASELINES = ("none", "knn_smoothing", "alra", "magic")
+BASELINES = ("none", "knn_hurdle", "knn_smoothing", "alra", "magic")
 VARIANTS = {"began": {}, "began no adversary": {"adversary": 0.0}}
 METRICS = {
     "heldout_pearson_log1p": "held-out Pearson",

@@ -36,7 +36,7 @@ import torch
 import scgan
 
 RESULTS = Path(__file__).parent / "results"
-QUICK = ["none", "celltype_mean", "knn_smoothing", "alra", "magic"]
+QUICK = ["none", "celltype_mean", "knn_hurdle", "knn_smoothing", "alra", "magic"]
 OPTIONAL = {"magic": "magic", "scvi": "scvi"}  # method -> module it needs
 ABLATIONS = {
     "began α=0": {"alpha": 0.0},

@@ -20,7 +20,7 @@ from ._score_structure import score_structure
 logger = logging.getLogger(__name__)
 
 COLUMNS = ["dataset", "protocol", "method", "metric", "value", "seconds", "peak_memory_mb"]
-DEFAULT_BENCHMARK = ("none", "celltype_mean", "knn_smoothing", "alra", DEFAULT_METHOD)
+DEFAULT_BENCHMARK = ("none", "celltype_mean", "knn_hurdle", "knn_smoothing", "alra", DEFAULT_METHOD)
 """What :func:`benchmark` runs by default (``celltype_mean`` only with ``labels_key``)."""
 PROTOCOLS = ("masked", "denoising", "false_signal")
 """The tests :func:`benchmark` can run, each on its own copy of the data."""

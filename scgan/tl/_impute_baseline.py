@@ -27,7 +27,8 @@ def impute_baseline(
         Cells × genes with raw counts.
     method
         One of ``"none"``, ``"celltype_mean"`` (needs ``labels_key``),
-        ``"knn_smoothing"``, ``"alra"``, ``"magic"`` (needs ``magic-impute``)
+        ``"knn_hurdle"`` (the rule with no learning that any learned imputer
+        must beat), ``"knn_smoothing"``, ``"alra"``, ``"magic"`` (needs ``magic-impute``)
         and ``"scvi"`` (needs ``scvi-tools``).
     layer
         Read counts from ``layers[layer]`` instead of ``X``.

@@ -94,3 +94,26 @@ def test_knn_smoothing_sums_cells_of_the_same_type():
     own = [smoothed[types == t, t * 10 : t * 10 + 10] for t in range(3)]
     raw = [counts[types == t, t * 10 : t * 10 + 10] for t in range(3)]
     assert np.mean([o.std(0).mean() for o in own]) < 0.5 * np.mean([r.std(0).mean() for r in raw])
+
+
+def test_knn_hurdle_is_the_neighbourhood_share_times_its_value(sim_batches):
+    from scgan._data import normalise_log
+    from scgan._neighbours import nearest_neighbours
+
+    counts = get_counts(sim_batches)
+    out = scgan.tl.BASELINES["knn_hurdle"](counts, labels=None, random_state=0, k=5)
+    log_norm = normalise_log(counts).toarray()
+    others = nearest_neighbours(normalise_log(counts).astype(np.float32), 5)
+    rate = (log_norm > 0).mean(axis=0)
+    library = counts.toarray().sum(axis=1)
+    for cell, gene in [(0, 0), (3, 7), (10, 2)]:
+        values = log_norm[np.r_[cell, others[cell]], gene]
+        expressing = values[values > 0]
+        value = (
+            expressing.mean()
+            if len(expressing)
+            else log_norm[:, gene].sum() / (log_norm[:, gene] > 0).sum()
+        )
+        share = (len(expressing) + rate[gene]) / 7
+        expected = np.expm1(share * value) * library[cell] / 1e4
+        assert out[cell, gene] == pytest.approx(expected, rel=1e-5)

@@ -13,6 +13,7 @@ from ..._data import LogScaler, expressed_genes, library_size, row_chunks, zero_
 from ..._device import SeededStream, seeded
 from ..._distributed import process_threads
 from ..._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
+from ..._neighbours import EXACT_CELLS, nearest_neighbours
 from ..._partition import gene_partitions, resolve_repeats
 from ..._train import train
 from .._base import Backend, Imputation, condition_codes
@@ -20,13 +21,11 @@ from .._grouped import join_groups
 from .._state import gan_weights, restore_gan
 from ._config import BEGANConfig
 from ._data import (
-    EXACT_CELLS,
     CellImages,
     Validation,
     detection_rate,
     expressed_share,
     hold_out,
-    nearest_neighbours,
 )
 from ._plan import BEGANPlan, Shard, networks
 
