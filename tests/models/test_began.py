@@ -283,8 +283,8 @@ def test_one_repeat_gives_no_spread(sim_batches):
 
 
 def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeypatch):
+    from scgan import _neighbours as _data
     from scgan._data import LogScaler
-    from scgan.models.began import _data
 
     values = LogScaler().fit_transform(sim_batches.X)
     exact = _data.nearest_neighbours(values, 10)
@@ -297,7 +297,8 @@ def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeyp
 
 
 def test_many_cells_imputed_after_training_reuse_its_neighbours(sim_batches, monkeypatch):
-    from scgan.models.began import _data, _model
+    from scgan import _neighbours as _data
+    from scgan.models.began import _model
 
     searches = []
 
