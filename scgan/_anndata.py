@@ -24,6 +24,10 @@ from .models import Imputation
 logger = logging.getLogger(__name__)
 
 MIN_CELLS = 10
+SPREAD = "_std"
+"""Suffix of the layer with an imputation's spread."""
+DRAW = "_draw_"
+"""Suffix, before the draw's number (from 1), of the layers with draws."""
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -322,6 +326,30 @@ def _codes_in(adata: ad.AnnData, key: str, categories: list[str]) -> np.ndarray:
 # --- writing ------------------------------------------------------------------------------------
 
 
+def imputation_layers(imputation: Imputation, key_added: str) -> dict[str, tuple]:
+    """Layer name → ``(matrix, value at kept observed counts)`` of an imputation.
+
+    ``None`` as the value: the observed count itself (the estimate and each
+    draw); ``0.0``: the spread, which is zero where counts are kept.
+    """
+    layers = {key_added: (imputation.mean, None)}
+    if imputation.spread is not None:
+        layers[key_added + SPREAD] = (imputation.spread, 0.0)
+    for i, draw in enumerate([] if imputation.draws is None else imputation.draws, start=1):
+        layers[f"{key_added}{DRAW}{i}"] = (draw, None)
+    return layers
+
+
+def _stale_layers(names, key_added: str, written) -> list[str]:
+    """Layers of an earlier imputation under ``key_added`` (its spread, its draws) not written now."""
+    ours = {key_added + SPREAD}
+    return [
+        name
+        for name in names
+        if name not in written and (name in ours or name.startswith(key_added + DRAW))
+    ]
+
+
 def write_imputation(
     adata: ad.AnnData,
     imputation: Imputation,
@@ -333,33 +361,26 @@ def write_imputation(
     copy: bool,
     order: np.ndarray | None = None,
 ) -> ad.AnnData | None:
-    """Write ``layers[key_added]`` (and ``key_added + '_std'`` with a spread) and ``uns[key_added]``.
+    """Write ``layers[key_added]`` (with its spread and draws, if any) and ``uns[key_added]``.
 
     With ``only_zeros`` the observed counts are kept. ``order[i]`` is the
     column of ``adata`` holding the ``i``-th gene of ``counts``.
     """
-    mean, spread = imputation.mean, imputation.spread
-    if only_zeros:
-        put_observed(mean, counts)
-        if spread is not None:
-            put_observed(spread, counts, 0.0)
-    if order is not None and (order != np.arange(len(order))).any():
-        back = np.argsort(order)
-        for matrix in (mean, spread):
-            if matrix is not None:
-                _permute_columns(matrix, back)
+    layers = imputation_layers(imputation, key_added)
+    back = None if order is None or (order == np.arange(len(order))).all() else np.argsort(order)
+    for matrix, observed in layers.values():
+        if only_zeros:
+            put_observed(matrix, counts, observed)
+        if back is not None:
+            _permute_columns(matrix, back)
     adata = adata.copy() if copy else adata
-    spread_key = key_added + "_std"
-    adata.layers[key_added] = mean
-    added = [f".layers[{key_added!r}]"]
-    if spread is not None:
-        adata.layers[spread_key] = spread
-        added.append(f".layers[{spread_key!r}]")
-    elif spread_key in adata.layers:
-        del adata.layers[spread_key]  # a spread of an earlier imputation, not of this one
-        logger.info("removed .layers[%r] of an earlier imputation", spread_key)
+    for name in _stale_layers(list(adata.layers), key_added, layers):
+        del adata.layers[name]
+        logger.info("removed .layers[%r] of an earlier imputation", name)
+    for name, (matrix, _) in layers.items():
+        adata.layers[name] = matrix
     adata.uns[key_added] = record
-    added.append(f".uns[{key_added!r}]")
+    added = [f".layers[{name!r}]" for name in layers] + [f".uns[{key_added!r}]"]
     logger.info("added %s", ", ".join(added))
     return adata if copy else None
 
@@ -390,50 +411,41 @@ def write_imputation_file(
 
     path = Path(path)
     back = None if order is None or (order == np.arange(len(order))).all() else np.argsort(order)
-    spread_key = key_added + "_std"
-    names = {key_added: f".{key_added}.partial", spread_key: f".{spread_key}.partial"}
     with h5py.File(path, "r+") as file:
         _check_file_shape(file, counts.shape, path)
         layers = _group(file, "layers")
+        partial: dict[str, str] = {}
         try:
-            written = _write_blocks(layers, blocks, counts, names, only_zeros, back)
+            _write_blocks(layers, blocks, counts, key_added, partial, only_zeros, back)
         except BaseException:
-            for partial in names.values():
-                if partial in layers:
-                    del layers[partial]
+            for name in partial.values():
+                if name in layers:
+                    del layers[name]
             raise
-        for key, partial in names.items():
-            if key in layers:
-                del layers[key]  # an earlier imputation's
-            if key in written:
-                layers.move(partial, key)
+        for name in _stale_layers(list(layers), key_added, partial) + list(partial):
+            if name in layers:
+                del layers[name]  # an earlier imputation's
+        for name, temporary in partial.items():
+            layers.move(temporary, name)
         uns = _group(file, "uns")
         if key_added in uns:
             del uns[key_added]
         _write_elem(uns, key_added, record)
-    logger.info("added %s to %s", ", ".join(f".layers[{k!r}]" for k in written), path)
+    logger.info("added %s to %s", ", ".join(f".layers[{k!r}]" for k in partial), path)
 
 
-def _write_blocks(layers, blocks, counts, names, only_zeros, back) -> set[str]:
-    """Write each block's mean (and spread) into datasets of ``layers``; the keys written."""
-    mean_key, spread_key = names
-    written = set()
+def _write_blocks(layers, blocks, counts, key_added, partial, only_zeros, back) -> None:
+    """Write each block's layers into datasets of ``layers`` (named ``partial[name]`` until done)."""
     for rows, block in blocks:
-        for key, matrix, observed in (
-            (mean_key, block.mean, None),
-            (spread_key, block.spread, 0.0),
-        ):
-            if matrix is None:
-                continue
+        for name, (matrix, observed) in imputation_layers(block, key_added).items():
             if only_zeros:
                 put_observed(matrix, counts[rows], observed)
             if back is not None:
                 _permute_columns(matrix, back)
-            if names[key] not in layers:
-                _dense_dataset(layers, names[key], counts.shape)
-            layers[names[key]][rows] = matrix
-            written.add(key)
-    return written
+            if name not in partial:
+                partial[name] = f".{name}.partial"
+                _dense_dataset(layers, partial[name], counts.shape)
+            layers[partial[name]][rows] = matrix
 
 
 def _check_file_shape(file, shape: tuple[int, int], path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Count matrices as arrays: sparse (CSR) normalisation and scaling, dense only by rows."""
+"""Count matrices as arrays: sparse (CSR) normalisation, dense only by rows."""
 
 from collections.abc import Iterator
 
@@ -7,8 +7,6 @@ from scipy import sparse
 
 TARGET_SUM = 1e4
 """Library size that counts are normalised to before ``log1p``."""
-SCALE_ENTRIES = 2**24
-"""Cells × genes per block of :class:`LogScaler`."""
 
 
 def as_csr(matrix, dtype=np.float32) -> sparse.csr_matrix:
@@ -107,50 +105,3 @@ def zero_fraction(matrix: sparse.spmatrix) -> float:
     """Share of entries that are zero."""
     size = matrix.shape[0] * matrix.shape[1]
     return (size - matrix.count_nonzero()) / size
-
-
-class LogScaler:
-    """``v = log1p(counts / library · 1e4) / top``, with ``top`` the largest value seen in ``fit``.
-
-    Maps counts into [0, 1] (values above the fitted maximum may exceed 1)
-    and back onto each cell's own library size with :meth:`inverse`. Works
-    a block of rows at a time: besides the float32 result, memory holds one
-    block's float64 values.
-    """
-
-    def __init__(self, target_sum: float = TARGET_SUM):
-        self.target_sum = target_sum
-        self.top: float | None = None
-
-    def fit(self, counts: sparse.spmatrix) -> "LogScaler":
-        top = max((log.max(initial=0.0) for _, _, log in self._log_blocks(counts)), default=0.0)
-        self.top = float(top) or 1.0
-        return self
-
-    def transform(self, counts: sparse.spmatrix) -> sparse.csr_matrix:
-        """Scaled values as float32 CSR, filled a block of rows at a time."""
-        stored = counts.nnz if sparse.issparse(counts) else np.count_nonzero(counts)
-        index = np.int32 if max(stored, counts.shape[1]) < 2**31 else np.int64
-        data, indices = np.empty(stored, np.float32), np.empty(stored, index)
-        lengths, at = np.zeros(counts.shape[0], index), 0
-        for rows, csr, log in self._log_blocks(counts):
-            data[at : at + csr.nnz] = (log / self.top).astype(np.float32)
-            indices[at : at + csr.nnz] = csr.indices
-            lengths[rows] = np.diff(csr.indptr)
-            at += csr.nnz
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(index)
-        return sparse.csr_matrix((data[:at], indices[:at], indptr), shape=counts.shape)
-
-    def fit_transform(self, counts: sparse.spmatrix) -> sparse.csr_matrix:
-        return self.fit(counts).transform(counts)
-
-    def _log_blocks(self, counts) -> Iterator[tuple[slice, sparse.csr_matrix, np.ndarray]]:
-        """Per block of rows: the rows, their float64 CSR and its entries' ``log1p``-normalised values."""
-        size = max(1, SCALE_ENTRIES // max(1, counts.shape[1]))
-        for rows in row_chunks(counts.shape[0], size):
-            csr = as_csr(counts[rows], np.float64)
-            scale = _per_count_scale(csr, self.target_sum)
-            yield rows, csr, np.log1p(csr.data * np.repeat(scale, np.diff(csr.indptr)))
-
-    def inverse(self, scaled: np.ndarray, library: np.ndarray) -> np.ndarray:
-        return to_counts(scaled * self.top, library, self.target_sum)

@@ -27,7 +27,7 @@ from .models._state import check_replaceable, load_state, save_state
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class Imputer:
@@ -122,6 +122,7 @@ class Imputer:
         *,
         target_batch: str | None = None,
         only_zeros: bool = True,
+        n_draws: int = 0,
         key_added: str = IMPUTED,
         copy: bool = False,
         write_to: str | Path | None = None,
@@ -130,7 +131,7 @@ class Imputer:
 
         Arguments as in :meth:`impute`.
         """
-        output = Output(target_batch, only_zeros, key_added, copy, write_to)
+        output = Output(target_batch, only_zeros, n_draws, key_added, copy, write_to)
         self._check_output(output)
         with cpu_threads(self.n_jobs):
             counts, codes = self._prepare(adata, writes=write_to is None)
@@ -146,6 +147,7 @@ class Imputer:
         *,
         target_batch: str | None = None,
         only_zeros: bool = True,
+        n_draws: int = 0,
         key_added: str = IMPUTED,
         copy: bool = False,
         write_to: str | Path | None = None,
@@ -156,10 +158,9 @@ class Imputer:
         if the model uses them, ``labels_key`` and ``batch_key`` columns with
         categories seen in training (the batch column is not needed with
         ``target_batch``). With labels derived by clustering, each new cell
-        takes the label of the nearest cluster centroid. For ``"began"`` the
-        neighbourhood input and the expected count of a zero come from the new
-        cells' nearest neighbours among themselves, so impute a batch of cells
-        (at least 10), not one at a time. Outputs as in
+        takes the label of the nearest cluster centroid. ``"began"`` imputes
+        each cell from its own counts and the training's principal
+        components; at least 10 cells are imputed at a time. Outputs as in
         :func:`scgan.pp.impute_dropouts`.
 
         ``write_to``: instead of ``adata``, write the layers and the record
@@ -169,7 +170,7 @@ class Imputer:
         """
         self._check_fitted()
         check_anndata(adata, writes=write_to is None)
-        output = Output(target_batch, only_zeros, key_added, copy, write_to)
+        output = Output(target_batch, only_zeros, n_draws, key_added, copy, write_to)
         self._check_output(output)
         counts, order = counts_in_order(adata, self.genes_, self.layer)
         check_size(counts)
@@ -251,6 +252,7 @@ class Imputer:
             "method": self.method,
             "layer": "X" if self.layer is None else self.layer,
             "only_zeros": output.only_zeros,
+            "n_draws": output.n_draws,
             "target_batch": output.target_batch,
             "params": self.backend.params(),
             "labels": self.conditions_.labels,
@@ -260,8 +262,11 @@ class Imputer:
             record["batch"] = self.conditions_.batches
         if self.conditions_.labels is not None and self.conditions_.labels["derived"]:
             record["labels"] = {**self.conditions_.labels, "codes": codes[:, 0]}
+        draws = {"n_draws": output.n_draws} if output.n_draws else {}
         if output.write_to is not None:
-            blocks = self.backend.impute_blocks(counts, codes, only_zeros=output.only_zeros)
+            blocks = self.backend.impute_blocks(
+                counts, codes, only_zeros=output.only_zeros, **draws
+            )
             write_imputation_file(
                 output.write_to,
                 blocks,
@@ -272,7 +277,7 @@ class Imputer:
                 order=order,
             )
             return None
-        imputation = self.backend.impute(counts, codes, only_zeros=output.only_zeros)
+        imputation = self.backend.impute(counts, codes, only_zeros=output.only_zeros, **draws)
         return write_imputation(
             adata,
             imputation,
@@ -294,6 +299,15 @@ class Imputer:
             if not Path(write_to).is_file():
                 msg = f"write_to={str(write_to)!r} is not a file; write a copy of adata there first"
                 raise FileNotFoundError(msg)
+        if isinstance(output.n_draws, bool) or not isinstance(output.n_draws, int):
+            msg = f"n_draws={output.n_draws!r} must be a whole number of draws"
+            raise ValueError(msg)
+        if output.n_draws < 0:
+            msg = f"n_draws={output.n_draws} must not be negative"
+            raise ValueError(msg)
+        if output.n_draws and not self.backend.draws:
+            msg = f"method {self.method!r} gives one imputation; draws (n_draws) need 'began'"
+            raise ValueError(msg)
         if not output.only_zeros and not self.backend.denoises:
             msg = f"method {self.method!r} only fills zeros; denoising (only_zeros=False) needs 'began'"
             raise ValueError(msg)
@@ -346,6 +360,7 @@ class Output:
 
     target_batch: str | None
     only_zeros: bool
+    n_draws: int
     key_added: str
     copy: bool
     write_to: str | Path | None

@@ -70,7 +70,7 @@ def test_command_stops_with_one_line_and_no_output(sim_batches, tmp_path, capsys
         [
             *["impute", str(tmp_path / "in.h5ad"), "-o", str(tmp_path / "out.h5ad")],
             *["--devices", "2", "--device", "cpu", "--labels-key", "cell_type", "--quiet"],
-            *["--set", "side=6", "--set", "lr_generator=1e30", "--set", "alpha=1e30"],
+            *["--set", "side=6", "--set", "lr_generator=1e30", "--set", "adversary=1e30"],
         ]
     )
     err = capsys.readouterr().err.strip().splitlines()

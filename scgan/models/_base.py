@@ -26,6 +26,8 @@ class Imputation:
     """Cells × genes, counts on each cell's own scale."""
     spread: np.ndarray | None
     """Cells × genes, or ``None`` for a backend that gives one imputation."""
+    draws: np.ndarray | None = None
+    """Draws × cells × genes, counts drawn under the model, for a backend that gives them."""
 
 
 class Backend(ABC):
@@ -51,6 +53,8 @@ class Backend(ABC):
     """Can impute every cell as if from one batch."""
     distributes: ClassVar[bool] = False
     """Can train on several devices (``devices > 1``)."""
+    draws: ClassVar[bool] = False
+    """Can draw imputations from its model (``n_draws``): ``impute`` takes ``n_draws``."""
 
     def __init__(
         self,

@@ -9,11 +9,14 @@ from .._dropout import fit_dropout_curve
 from .._keys import IMPUTED, MASK_KEY
 
 PANEL_TITLES = {
+    "likelihood": "held-out molecules, Poisson loss",
     "real": "L(x), real cells",
     "fake": "L(G), generated cells",
     "k_t": "k_t",
     "M": "M (convergence)",
     "validation_mae": "validation MAE",
+    "validation_seen": "validation loss, seeing the genes",
+    "validation_blind": "validation loss, blind",
 }
 """History terms of the BEGAN games drawn by :func:`training_history`, in order, with titles."""
 
@@ -21,8 +24,10 @@ PANEL_TITLES = {
 def training_history(adata: ad.AnnData, *, key: str = IMPUTED, panel_size=(3.0, 2.4)):
     """Draw the training history recorded in ``uns[key]``: each loss term per epoch.
 
-    For the BEGAN games (``began``, ``scigans``): L(x), L(G), k_t, M and, when
-    recorded, the validation error; for the other backends every term. With
+    For ``began``: the training loss on held-out molecules, the game's L(x),
+    L(G), k_t and M when it plays one, and the validation losses; for
+    ``scigans`` its game and validation error; for the other backends every
+    term. With
     several gene parts the line is their mean and the band their range.
 
     Returns

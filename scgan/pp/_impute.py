@@ -27,6 +27,7 @@ def impute_dropouts(
     target_batch: str | None = None,
     key_added: str = IMPUTED,
     only_zeros: bool = True,
+    n_draws: int = 0,
     n_repeats: int | None = None,
     random_state: int = 0,
     device: str = "auto",
@@ -38,16 +39,21 @@ def impute_dropouts(
     write_to: str | Path | None = None,
     **settings,
 ) -> ad.AnnData | None:
-    """Impute dropouts in raw counts with a conditional GAN.
+    """Impute dropouts in raw counts with a conditional generative model.
 
-    The default ``method="began"`` is an improved scIGANs (the documentation's
-    method page has the equations): genes are cut into ``n_repeats`` random
-    partitions of ``side²`` genes; for each part a generator that sees the real
-    cell (and its cell type, batch and neighbourhood) plays a BEGAN game
-    against an autoencoder discriminator that sees the generator's output after
-    a logit-percentile artificial dropout, and is tied to the cell by a
-    reconstruction term on observed counts. The epoch is chosen on held-out
-    observed counts; the repeats' imputations are averaged.
+    The default ``method="began"`` (the documentation's method page has the
+    equations): genes are cut into ``n_repeats`` random partitions of
+    ``side²`` genes; for each part a generator that sees the real cell (its
+    own genes, the whole cell's principal components and library size, its
+    cell type and batch) predicts each gene's expected count, trained to
+    predict molecules it was not shown (molecular cross-validation, Poisson
+    likelihood). Zeros are filled from the rest of the cell; the denoised
+    output also weighs each gene's own count. A BEGAN game against an
+    autoencoder discriminator, which judges the generator's cells after a
+    logit-percentile artificial dropout, is optional (``adversary``; off by
+    default: it did not improve the measures in the documentation). The
+    epoch is chosen, and the model's gain over the input reported, on
+    molecules held out of the training counts; the repeats are averaged.
 
     Parameters
     ----------
@@ -69,15 +75,20 @@ def impute_dropouts(
         ``obs`` column with batches (sequencing technique or sample).
     target_batch
         Impute every cell as if it had been measured in this batch (needs
-        ``batch_key``): batch-effect-aware imputation. Combine with
-        ``only_zeros=False`` to move the observed counts too; with
-        ``only_zeros=True`` they keep their own batch's effect.
+        ``batch_key``; ``"began"`` only): batch-effect-aware imputation.
+        Combine with ``only_zeros=False`` to move the observed counts too;
+        with ``only_zeros=True`` they keep their own batch's effect.
     key_added
         Name of the output layer and ``uns`` entry.
     only_zeros
         Keep observed counts and fill only the zeros; ``False`` returns the
         imputer's estimate everywhere (denoising; for ``"began"`` each
-        entry's expected ``log1p``-normalised value, as a count).
+        entry's expected ``log1p``-normalised value of a fresh measurement
+        at the cell's own depth, as a count).
+    n_draws
+        Also write this many multiple imputations, ``layers[key_added +
+        '_draw_1']`` and on: counts drawn from the model's negative binomial
+        for each entry (``"began"`` only).
     n_repeats
         Number of random gene partitions averaged (``"began"`` only; its
         default, ``"auto"``, if ``None``: 3 up to 4 096 expressed genes, 1
@@ -93,8 +104,8 @@ def impute_dropouts(
         Return a new AnnData instead of writing into ``adata``.
     progress
         Show a progress bar while training (steps per second and the time
-        left; after each epoch the epoch and, for the BEGAN games, ``M`` and
-        ``k_t``): ``None`` shows it on a terminal and in a
+        left; after each epoch the epoch, the validation loss and, with a
+        game, ``k_t`` and ``M``): ``None`` shows it on a terminal and in a
         Jupyter notebook.
     n_jobs
         CPU threads: ``None`` follows ``scanpy.settings.n_jobs`` (1 unless
@@ -110,8 +121,8 @@ def impute_dropouts(
         whose imputation does not fit in memory.
     **settings
         Any field of the backend's config, e.g. ``side``, ``epochs``,
-        ``batch_size``, ``lr_generator``, ``gamma``, ``lambda_k``, ``alpha``,
-        ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
+        ``batch_size``, ``lr_generator``, ``adversary``, ``gamma``,
+        ``lambda_k``, ``dropout_q``, ``dropout_s`` (see :class:`scgan.models.BEGANConfig`;
         for the other backends :class:`~scgan.models.ScIGANsConfig`,
         :class:`~scgan.models.GAINConfig`, :class:`~scgan.models.MisGANConfig`).
 
@@ -119,12 +130,13 @@ def impute_dropouts(
     -------
     ``None``, or the new AnnData when ``copy=True``. Writes
     ``layers[key_added]`` (imputed counts, each cell on its own count scale),
-    ``layers[key_added + '_std']`` (the spread over repeats for ``"began"``
-    with more than one repeat,
-    over the generated neighbours for ``"scigans"``, 0 where observed counts
-    are kept; GAIN and MisGAN give one imputation and write no spread) and
-    ``uns[key_added]`` (the settings used, the label and batch sources and the
-    training history: each loss term per epoch). Layers are float32. ``X`` and other layers are left
+    ``layers[key_added + '_std']`` (for ``"began"`` the standard deviation
+    of a count under the model, for ``"scigans"`` the spread over the
+    generated neighbours; 0 where observed counts are kept; GAIN and MisGAN
+    write no spread), the draws asked for, and ``uns[key_added]`` (the
+    settings used, the label and batch sources, the training history and,
+    for ``"began"``, ``['params']['validation']``: the denoising score the
+    model reached on molecules held out of its training counts). Layers are float32. ``X`` and other layers are left
     as they are; if anything fails, ``adata`` is unchanged.
 
     See Also
@@ -158,6 +170,7 @@ def impute_dropouts(
         adata,
         target_batch=target_batch,
         only_zeros=only_zeros,
+        n_draws=n_draws,
         key_added=key_added,
         copy=copy,
         write_to=write_to,

@@ -1,9 +1,9 @@
 import anndata as ad
 import numpy as np
-from scipy import sparse
 
 from .._anndata import get_counts, layer_of
-from .._data import TARGET_SUM, as_csr, as_dense, normalise_log, row_chunks
+from .._data import as_csr
+from .._denoising_score import denoising_score
 from .._keys import TEST_COUNTS
 
 
@@ -88,38 +88,4 @@ def score_denoising(
     """
     hint = "split with scgan.tl.split_molecules and impute first"
     output, test = (layer_of(adata, key, hint) for key in (layer, test_layer))
-    train = as_csr(adata.X, np.float64)
-    test = as_csr(test, np.float64)
-    scale = test.sum() / train.sum()
-
-    def losses(candidate) -> np.ndarray:
-        return np.array([_log_mse(candidate, test), _poisson_loss(candidate, test, scale)])
-
-    value, none, perfect = losses(output), losses(train), losses(test)
-    scaled = (none - value) / (none - perfect)
-    return {
-        "denoising_mse": float(value[0]),
-        "denoising_poisson": float(value[1]),
-        "denoising_mse_score": float(scaled[0]),
-        "denoising_poisson_score": float(scaled[1]),
-        "denoising_score": float(scaled.mean()),
-    }
-
-
-def _log_mse(output, test: sparse.csr_matrix) -> float:
-    """Mean over all entries of ``(log-normalised test - log-normalised output)²``."""
-    total = 0.0
-    for rows in row_chunks(test.shape[0], 1024):
-        truth = normalise_log(test[rows], TARGET_SUM).toarray()
-        guess = normalise_log(as_dense(output[rows]), TARGET_SUM)
-        total += float(np.square(truth - guess).sum())
-    return total / (test.shape[0] * test.shape[1])
-
-
-def _poisson_loss(output, test: sparse.csr_matrix, scale: float) -> float:
-    """Mean over all entries of ``d - test * log(d + 1e-6)``, ``d = output * scale``."""
-    total = 0.0
-    for rows in row_chunks(test.shape[0], 1024):
-        d = as_dense(output[rows]) * scale
-        total += float(d.sum() - (test[rows].toarray() * np.log(d + 1e-6)).sum())
-    return total / (test.shape[0] * test.shape[1])
+    return denoising_score(output, adata.X, test)

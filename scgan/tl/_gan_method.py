@@ -19,12 +19,12 @@ def gan_method(method: str = "began", *, target_batch: str | None = None, **sett
         passes batches). Backends that do not use batches (``scigans``) are
         not given them.
     **settings
-        Keyword arguments of :func:`scgan.pp.impute_dropouts` (e.g. ``alpha=0``).
+        Keyword arguments of :func:`scgan.pp.impute_dropouts` (e.g. ``adversary=0.1``).
 
     Returns
     -------
     ``fn(counts, *, labels, batches, random_state) -> counts``, e.g. for
-    ``scgan.tl.benchmark(adata, {"began α=0": gan_method(alpha=0)})``.
+    ``scgan.tl.benchmark(adata, {"began game": gan_method(adversary=0.1)})``.
     """
 
     uses_batches = BACKENDS[method].uses_batches

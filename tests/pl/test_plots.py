@@ -29,11 +29,9 @@ def test_training_history_has_the_began_panels(imputed):
     fig = scgan.pl.training_history(imputed)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [
-        "L(x), real cells",
-        "L(G), generated cells",
-        "k_t",
-        "M (convergence)",
-        "validation MAE",
+        "held-out molecules, Poisson loss",
+        "validation loss, seeing the genes",
+        "validation loss, blind",
     ]
     assert len(fig.axes[0].lines[0].get_xdata()) == FAST["epochs"]
     _renders(fig)

@@ -34,9 +34,8 @@ def test_writes_layers_and_uns_and_leaves_x_alone(adata):
     }
     assert record["batch"]["key"] == "batch"
     assert record["params"]["n_repeats"] == 2 and "dropout_q_used" in record["params"]
-    assert {"real", "fake", "k_t", "M", "reconstruction", "validation_mae"} <= set(
-        record["history"]
-    )
+    assert {"likelihood", "validation_seen", "validation_blind"} <= set(record["history"])
+    assert 0 < record["params"]["validation"]["cells"] <= adata.n_obs
     assert imputed.dtype == std.dtype == np.float32
 
 
@@ -72,10 +71,10 @@ def test_only_zeros_false_denoises(adata):
     observed = adata.X.toarray()
     denoised, filled = adata.layers["scgan_imputed"], adata.layers["filled"]
     assert not np.array_equal(denoised[observed > 0], observed[observed > 0])
-    # zeros: the expected count when filling, the (lower) expected log value when denoising
     zeros = observed == 0
-    assert (denoised[zeros] <= filled[zeros] + 1e-4).all()
-    assert (denoised[zeros] < filled[zeros]).any()
+    assert (denoised[zeros] > 0).all() and (filled[zeros] > 0).all()
+    # a zero seen is evidence: the denoised value lies below the blind fill on average
+    assert denoised[zeros].mean() < filled[zeros].mean()
     np.testing.assert_array_equal(filled[~zeros], observed[~zeros])
 
 

@@ -1,9 +1,10 @@
-"""The BEGAN imputer's data: scaled counts kept sparse, cut into gene-part images by rows.
+"""The BEGAN imputer's data: counts split into molecules, gene parts and the whole-cell context.
 
-A cell's image for one gene part is its scaled values at the part's genes
-(``side²`` of them, padded with a zero column). The neighbourhood channel is
-the mean of the cell's nearest other cells, computed for the rows asked for;
-nothing of full size is ever dense.
+Counts stay sparse (CSR); only a batch of rows is ever dense. Training
+follows molecular cross-validation (Batson et al. 2019): a share of each
+cell's molecules is held out once to choose the epoch, and each training
+step thins the batch's counts again, so that the generator sees one part of
+a cell's molecules and is scored on the other.
 """
 
 from dataclasses import dataclass
@@ -11,132 +12,144 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import sparse
+from sklearn.decomposition import PCA
 
-from ..._data import dense_rows, row_chunks
+from ..._data import TARGET_SUM, row_chunks
+from ..._neighbours import PCA_GENES, column_variance
+
+PCA_CELLS = 20_000
+"""The context's principal components are fitted on at most this many cells (drawn at random)."""
 
 
-def neighbour_mean(
-    values: sparse.csr_matrix, neighbours: np.ndarray, *, indicator: bool = False
-) -> np.ndarray:
-    """Average of ``values``' rows listed in each row of ``neighbours`` (dense, ``values``' dtype).
+def hold_out_molecules(
+    counts: sparse.csr_matrix, cells: np.ndarray, fraction: float, rng: np.random.Generator
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """``(training, held_out)``: of each count of ``cells``, ``Binomial(c, fraction)`` held out.
 
-    Summed as one sparse product in float64 (exact for these few float32
-    values), then divided: densifying each neighbour's rows took a fifth of
-    the training time at 32 738 genes. With ``indicator``, of 1 at every
-    stored value instead of the value.
+    ``training`` is ``counts`` less the held-out molecules (a new data array
+    beside ``counts``' indices: at a million cells a full copy costs GBs);
+    ``held_out`` holds those of ``cells`` (sorted), in their order.
     """
-    n_rows, k = neighbours.shape
-    cells, local = np.unique(neighbours, return_inverse=True)
-    pick = sparse.csr_matrix(
-        (np.ones(n_rows * k), local.ravel(), np.arange(0, n_rows * k + 1, k)),
-        shape=(n_rows, len(cells)),
+    starts, ends = counts.indptr[cells], counts.indptr[cells + 1]
+    positions = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+    drawn = rng.binomial(np.rint(counts.data[positions]).astype(np.int64), fraction)
+    data = counts.data.astype(np.float32, copy=True)
+    data[positions] -= drawn
+    training = sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+    indptr = np.concatenate([[0], np.cumsum(ends - starts)])
+    held_out = sparse.csr_matrix(
+        (drawn.astype(np.float32), counts.indices[positions], indptr),
+        shape=(len(cells), counts.shape[1]),
     )
-    rows = values[cells].astype(np.float64)
-    if indicator:
-        rows.data[:] = 1.0
-    total = (pick @ rows).toarray()
-    return (total / max(k, 1)).astype(values.dtype)
+    held_out.eliminate_zeros()
+    return training, held_out
+
+
+def thin(
+    x: torch.Tensor, keep: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(seen, rest)``: each count of ``x`` split as ``Binomial(x, keep)`` (``keep`` per row) and the rest."""
+    seen = torch.binomial(x, keep.expand_as(x).contiguous(), generator=generator)
+    return seen, x - seen
 
 
 @dataclass
-class CellImages:
-    """Rows of the scaled counts as gene-part images on the device.
+class Context:
+    """A cell's context for each gene part: the rest of the cell, in a few numbers.
 
-    ``parts`` holds the gene indices of every part of every repeat
-    (``groups × side²``, the padding index is the number of genes).
+    The principal components of ``log1p`` counts (at most ``PCA_GENES`` most
+    variable genes) and the log library size. A part trained *blind* gets the
+    components and library of the cell without its own genes (the
+    components are linear in the genes, so a part's share is subtracted):
+    its prediction of a gene never depends on that gene's count.
     """
 
-    values: sparse.csr_matrix
-    neighbours: np.ndarray  # cells × (at least) n_neighbors
-    n_neighbors: int
-    parts: torch.Tensor
-    device: torch.device
+    loadings: torch.Tensor  # (genes + 1, k), zero rows outside the PCA and at the padding
+    centre: torch.Tensor  # (genes + 1,)
+    log_library: float  # the training cells' mean log library size
 
-    def __call__(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(x, around)`` of ``rows``: ``(rows, groups, side²)`` each; ``around`` is ``None`` without neighbours."""
-        x = self._images(dense_rows(self.values, rows, padding=1))
-        if not self.n_neighbors:
-            return x, None
-        around = neighbour_mean(self.values, self.neighbours[rows, : self.n_neighbors])
-        return x, self._images(np.hstack([around, np.zeros((len(around), 1), around.dtype)]))
-
-    def _images(self, block: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(block).to(self.device)[:, self.parts]
-
-
-def expressed_share(
-    values: sparse.csr_matrix, neighbours: np.ndarray, rows, k: int, rate: np.ndarray
-) -> np.ndarray:
-    """For ``rows``: the share of expressing cells among each cell and its ``k`` neighbours.
-
-    A cell expresses a gene where ``values`` (cells × genes, float32) stores
-    a value (none is zero). One pseudo-cell expressing each gene at its
-    detection ``rate`` (the share of all cells expressing it) is counted
-    too, so that no share is exactly zero.
-    """
-    own = (dense_rows(values, rows) != 0).astype(np.float32)
-    if k == 0:
-        return np.ones(own.shape)
-    around = neighbour_mean(values, neighbours[rows, :k], indicator=True).astype(np.float64) * k
-    return (own + around + rate) / (k + 2)
-
-
-def detection_rate(values: sparse.csr_matrix, block: int = 2**24) -> np.ndarray:
-    """Share of cells storing a value, per gene (column) of ``values``, as float64.
-
-    Summed in float32, row after row, as scipy's mean of the float32
-    indicator (bit-identical to it), without that mean's three copies of
-    the matrix (5 GB at a million cells × 1 000 genes).
-    """
-    total = np.zeros(values.shape[1], np.float32)
-    share = np.float32(1.0 / values.shape[0])
-    for part in row_chunks(values.nnz, block):
-        np.add.at(total, values.indices[part], share)
-    return total.astype(np.float64)
-
-
-@dataclass
-class Validation:
-    """Observed non-zero entries hidden from training, to choose the epoch."""
-
-    cells: np.ndarray
-    genes: np.ndarray
-    values: np.ndarray
-
-
-def hold_out(
-    scaled: sparse.csr_matrix, fraction: float, max_cells: int, rng: np.random.Generator
-) -> tuple[sparse.csr_matrix, Validation]:
-    """A share ``fraction`` of the non-zeros of at most ``max_cells`` cells, and the rest.
-
-    The rest is ``scaled`` itself with the held-out entries removed in
-    place: at a million cells a copy would be 2 GB.
-    """
-    n_cells = scaled.shape[0]
-    pool = rng.choice(n_cells, min(n_cells, max_cells), replace=False)
-    positions = _stored_positions(scaled, pool)
-    positions = positions[scaled.data[positions] != 0]
-    pick = rng.random(len(positions)) < fraction
-    positions = positions[pick]
-    if not len(positions):
-        msg = (
-            "no observed counts were held out to choose the epoch; raise "
-            "validation_fraction or validation_cells"
+    @classmethod
+    def fit(cls, counts: sparse.csr_matrix, k: int, rng: np.random.Generator, device) -> "Context":
+        n_cells, n_genes = counts.shape
+        loadings = np.zeros((n_genes + 1, k), np.float32)
+        centre = np.zeros(n_genes + 1, np.float32)
+        if k:
+            rows = np.sort(rng.choice(n_cells, min(n_cells, PCA_CELLS), replace=False))
+            sample = counts[rows].log1p()
+            genes = np.sort(np.argsort(-column_variance(sample), kind="stable")[:PCA_GENES])
+            dense = sample[:, genes].toarray()
+            k_used = min(k, *dense.shape)
+            pca = PCA(k_used, svd_solver="randomized", random_state=0).fit(dense)
+            scale = np.sqrt(pca.explained_variance_[0]) if pca.explained_variance_[0] > 0 else 1.0
+            loadings[genes, :k_used] = (pca.components_.T / scale).astype(np.float32)
+            centre[genes] = pca.mean_.astype(np.float32)
+        library = np.log(np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0))
+        return cls(
+            torch.from_numpy(loadings).to(device),
+            torch.from_numpy(centre).to(device),
+            float(library.mean()),
         )
-        raise ValueError(msg)
-    cells = np.searchsorted(scaled.indptr, positions, side="right") - 1
-    validation = Validation(
-        cells, scaled.indices[positions].astype(np.int64), scaled.data[positions]
-    )
-    scaled.data[positions] = 0
-    scaled.eliminate_zeros()
-    scaled.sort_indices()
-    return scaled, validation
+
+    @property
+    def size(self) -> int:
+        """Numbers per part: the components, whether the part sees its genes, the log library."""
+        return self.loadings.shape[1] + 2
+
+    def __call__(
+        self, x: torch.Tensor, own: torch.Tensor, seen: torch.Tensor, parts: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """For counts ``x`` (cells × genes + 1) and ``own``, its counts by part: each part's context.
+
+        ``seen`` (cells × parts) is 1 where a part sees its own genes. Returns
+        ``(cells, parts, size)`` and ``(cells, parts)``: the whole cell's
+        library, or that of the cell without the part's genes where blind.
+        """
+        centre, loadings = self._by_part(parts)
+        whole = (torch.log1p(x) - self.centre) @ self.loadings
+        share = torch.einsum("bga,gak->bgk", torch.log1p(own) - centre, loadings)
+        library = x.sum(dim=1, keepdim=True)
+        rest = (library - own.sum(dim=2)).clamp(min=1.0)
+        blind = seen[:, :, None] < 0.5
+        components = torch.where(blind, whole[:, None, :] - share, whole[:, None, :])
+        library = torch.where(blind[:, :, 0], rest, library.clamp(min=1.0))
+        log_library = torch.log(library)[:, :, None] - self.log_library
+        return torch.cat([components, seen[:, :, None], log_library], dim=2), library
+
+    def _by_part(self, parts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The centre and loadings of ``parts``' genes, kept for the next call with the same parts."""
+        key = (parts.data_ptr(), tuple(parts.shape))
+        if getattr(self, "_parts_key", None) != key:
+            self._parts_key = key
+            self._parts_values = (self.centre[parts], self.loadings[parts])
+        return self._parts_values
 
 
-def _stored_positions(matrix: sparse.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Positions in ``matrix.data`` of the stored entries of ``rows``, row after row in that order."""
-    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
-    lengths = ends - starts
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts, lengths) + offsets
+def by_part(x: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
+    """The columns of ``x`` (cells × genes + 1) of each part: ``(cells, parts, side²)``."""
+    return x.index_select(1, parts.reshape(-1)).view(x.shape[0], *parts.shape)
+
+
+def own_values(x: torch.Tensor, own: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+    """Each part's own counts ``own`` as ``log1p`` per 10 000 of ``x``'s library, 0 where blind."""
+    library = x.sum(dim=1).clamp(min=1.0)
+    values = torch.log1p(own * (TARGET_SUM / library)[:, None, None]) / LOG_SCALE
+    return values * seen[:, :, None]
+
+
+LOG_SCALE = float(np.log1p(TARGET_SUM))
+"""``log1p(1e4)``: a count that is the whole library; puts the generator's input in about [0, 1]."""
+
+
+def gene_shares(counts: sparse.csr_matrix) -> np.ndarray:
+    """Each gene's share of all counts (float64), summed a block of rows at a time."""
+    total = np.zeros(counts.shape[1])
+    for rows in row_chunks(counts.shape[0], 65536):
+        total += np.asarray(counts[rows].sum(axis=0), dtype=np.float64).ravel()
+    return total / max(total.sum(), 1.0)
+
+
+def dense_counts(counts: sparse.csr_matrix, rows: np.ndarray, device) -> torch.Tensor:
+    """``counts[rows]`` as a dense float32 tensor on ``device``, with one zero padding column."""
+    block = counts[rows].toarray()
+    block = np.hstack([block, np.zeros((len(block), 1), block.dtype)])
+    return torch.from_numpy(block).to(device)

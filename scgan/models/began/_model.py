@@ -1,7 +1,6 @@
 """The conditional BEGAN imputer as a backend: fit, impute, save, on arrays."""
 
 import logging
-import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -9,25 +8,27 @@ import torch
 from scipy import sparse
 
 from ... import _distributed as distributed
-from ..._data import LogScaler, expressed_genes, library_size, row_chunks, zero_fraction
+from ..._data import (
+    as_csr,
+    expressed_genes,
+    library_size,
+    normalise_log,
+    row_chunks,
+    zero_fraction,
+)
+from ..._denoising_score import denoising_score
 from ..._device import SeededStream, seeded
 from ..._distributed import process_threads
 from ..._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
-from ..._neighbours import EXACT_CELLS, nearest_neighbours
 from ..._partition import gene_partitions, resolve_repeats
 from ..._train import train
 from .._base import Backend, Imputation, condition_codes
 from .._grouped import join_groups
 from .._state import gan_weights, restore_gan
 from ._config import BEGANConfig
-from ._data import (
-    CellImages,
-    Validation,
-    detection_rate,
-    expressed_share,
-    hold_out,
-)
-from ._plan import BEGANPlan, Shard, networks
+from ._data import Context, dense_counts, gene_shares, hold_out_molecules
+from ._output import expected_log_count, negative_binomial_draw, predictive_spread
+from ._plan import BEGANPlan, Shard, TrainingData, Validation, networks, predict
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +39,34 @@ BLOCK_ENTRIES = 2**24
 """Cells × genes per block that :meth:`BEGANImputer.impute_blocks` yields (64 MB of float32)."""
 CALIBRATION_CELLS = 10_000
 """The artificial dropout is calibrated on at most this many cells (drawn at random)."""
+MIN_DISPERSION, MAX_DISPERSION = 0.01, 1e4
+"""Bounds of each gene's negative binomial θ (the upper: as good as Poisson)."""
+NO_SHARE = 1e-9
+"""The log share given to genes without counts (never trained) and to the padding."""
 
 
 class BEGANImputer(Backend):
-    """Conditional BEGAN imputer with an autoencoder discriminator.
+    """Conditional BEGAN imputer: a count model per gene part, with whole-cell context.
 
-    ``fit`` trains one generator/discriminator pair per gene part, for all
-    parts of all repeats at once; ``impute`` returns the mean and the spread
-    over repeats of the generator's output, as counts on each cell's own scale.
+    ``fit`` trains one network per gene part, for all parts of all repeats
+    at once, to predict molecules it did not see; ``impute`` returns, per
+    entry, the expected ``log1p``-normalised value of a fresh measurement of
+    the cell (blind, from the rest of the cell, at zeros kept as zeros in
+    the input; seeing the gene when denoising), as counts on each cell's
+    own scale, and the spread of the count under the model.
     """
 
     name = "began"
     summary = (
-        "the conditional BEGAN imputer (this package's method): G sees the real cell, "
-        "its cell type, batch and neighbourhood"
+        "the conditional BEGAN imputer (this package's method): a count model per gene part, "
+        "trained to predict held-out molecules from the rest of the cell"
     )
     config_class = BEGANConfig
     uses_batches = True
     denoises = True
     supports_target_batch = True
     distributes = True
+    draws = True
 
     def takes_conditions(self) -> bool:
         return self.config.conditional
@@ -70,42 +79,57 @@ class BEGANImputer(Backend):
         if not cfg.conditional:
             codes, n_categories = None, None
         codes, self.n_categories_ = condition_codes(counts.shape[0], codes, n_categories)
-        self.scaler_ = LogScaler()
+        counts = sparse.csr_matrix(counts, dtype=np.float32)
+        n_cells, self.n_genes_ = counts.shape
         self.expressed_ = expressed_genes(counts)
-        scaled = self.scaler_.fit_transform(counts)
-        self.n_genes_ = scaled.shape[1]
+        cells = np.sort(rng.choice(n_cells, min(n_cells, cfg.validation_cells), replace=False))
+        training, held_out = hold_out_molecules(counts, cells, cfg.validation_fraction, rng)
+        if not held_out.nnz:
+            msg = (
+                "no molecules were held out to choose the epoch; raise validation_fraction "
+                "or validation_cells"
+            )
+            raise ValueError(msg)
+        self.n_repeats_ = resolve_repeats(cfg.n_repeats, int(self.expressed_.sum()), cfg.side)
         genes = np.flatnonzero(self.expressed_)  # genes without counts stay zero, untrained
-        self.dropout_ = self._dropout_params(scaled, codes, genes)
-        train_values, validation = hold_out(  # from scaled, in place
-            scaled, cfg.validation_fraction, cfg.validation_cells, rng
-        )
-        del scaled
-        self.n_repeats_ = resolve_repeats(cfg.n_repeats, len(genes), cfg.side)
         self.parts_ = gene_partitions(self.n_genes_, cfg.side, self.n_repeats_, rng, genes)
-        self._trained_neighbours = None  # (a weak reference would not reach spawned processes)
-        images = self._images(train_values)
+        self.context_ = Context.fit(training, cfg.n_components, rng, self.device_)
+        shares = np.append(gene_shares(training), 0.0)
+        self.log_shares_ = np.log(np.maximum(shares, NO_SHARE)).astype(np.float32)
+        self.dropout_ = self._dropout_params(training, codes, genes)
+        validation = Validation(
+            training[cells], held_out, self._codes(codes[cells]), cfg.validation_fraction
+        )
         if self.devices == 1:
-            self._train(images, codes, validation)
+            self._train(training, codes, validation)
         else:
-            self._train_on_devices(images, codes, validation)
-        if len(images.neighbours) > EXACT_CELLS:
-            self._trained_neighbours = (weakref.ref(counts), images.neighbours)
+            self._train_on_devices(training, codes, validation)
+        self.validation_ = self._validation_report(training[cells], held_out, codes[cells])
         return self
 
-    def _train(
-        self, images: CellImages, codes: np.ndarray, validation: Validation, shard=None
-    ) -> None:
-        """Train the networks of ``images``' parts (this process's ``shard`` of them)."""
+    def _codes(self, codes: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.array(codes, dtype=np.int64)).to(self.device_)
+
+    def _training_data(self, counts, codes, parts: slice = slice(None)) -> TrainingData:
+        return TrainingData(
+            counts,
+            torch.as_tensor(self.parts_[parts], device=self.device_),
+            self.context_,
+            self._codes(codes),
+            torch.as_tensor(self.log_shares_, device=self.device_),
+            self.device_,
+        )
+
+    def _train(self, counts, codes, validation: Validation, shard: Shard | None = None) -> None:
+        """Train the networks of this process's ``shard`` of the parts (all of them by default)."""
         cfg = self.config
-        codes_on_device = torch.as_tensor(codes, device=self.device_)
+        parts = slice(None) if shard is None else shard.parts
         plan = BEGANPlan(
             cfg,
-            images,
-            codes_on_device,
+            self._training_data(counts, codes, parts),
             self.n_categories_,
             self.dropout_,
-            self.scaler_.top,
-            lambda G, shard: self._validation_error(G, images, codes_on_device, validation, shard),
+            validation,
             self.random_state,
             shard,
         )
@@ -119,10 +143,10 @@ class BEGANImputer(Backend):
         )
         self.generator_, self.discriminator_ = plan.generator, plan.discriminator
         self.history_, self.best_epoch_ = result.history, result.best_epoch
+        gamma = plan.balance.gamma
+        self.gamma_ = gamma.tolist() if isinstance(gamma, torch.Tensor) else gamma
 
-    def _train_on_devices(
-        self, images: CellImages, codes: np.ndarray, validation: Validation
-    ) -> None:
+    def _train_on_devices(self, counts, codes: np.ndarray, validation: Validation) -> None:
         """Train with ``self.devices`` processes, each on its share of the parts (see ``Shard``)."""
         if len(self.parts_) < self.devices and self.config.batch_size < self.devices:
             msg = (
@@ -130,18 +154,9 @@ class BEGANImputer(Backend):
                 "cells; use fewer devices or a larger batch_size"
             )
             raise ValueError(msg)
-        values = images.values
-        arrays = {
-            "data": values.data,
-            "indices": values.indices,
-            "indptr": values.indptr,
-            "shape": np.asarray(values.shape),
-            "neighbours": images.neighbours,
-            "codes": codes,
-            "validation_cells": validation.cells,
-            "validation_genes": validation.genes,
-            "validation_values": validation.values,
-        }
+        arrays = {"codes": codes, **_csr_arrays("counts", counts)}
+        arrays |= _csr_arrays("kept", validation.kept) | _csr_arrays("held", validation.held_out)
+        arrays["validation_codes"] = validation.codes.cpu().numpy()
         threads = process_threads(torch.get_num_threads(), self.devices)
         tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
         result = distributed.run(_train_share, self.devices, self.device_, threads, tensors, self)
@@ -152,16 +167,23 @@ class BEGANImputer(Backend):
         self.history_ = {name: value.numpy() for name, value in result["history"].items()}
         best = int(result["best_epoch"])
         self.best_epoch_ = None if best < 0 else best
+        self.gamma_ = result["gamma"].tolist()
 
     def _shared_result(self, shard: Shard) -> dict | None:
         """At rank 0, the networks and history of all parts, gathered from every process."""
-        mine = (self.generator_.state_dict(), self.discriminator_.state_dict(), self.history_)
+        gamma = torch.as_tensor(self.gamma_, dtype=torch.float32).reshape(-1)
+        mine = (
+            self.generator_.state_dict(),
+            self.discriminator_.state_dict(),
+            self.history_,
+            gamma,
+        )
         gathered = distributed.gather_to_first(mine)
         if gathered is None:
             return None
         if shard.split_rows:  # every process holds every part, with the same weights
             gathered = gathered[:1]
-        generators, discriminators, histories = zip(*gathered, strict=True)
+        generators, discriminators, histories, gammas = zip(*gathered, strict=True)
         history = {
             name: torch.from_numpy(
                 np.concatenate([h[name] for h in histories], axis=1)
@@ -176,52 +198,148 @@ class BEGANImputer(Backend):
             "discriminator": join_groups(discriminators),
             "history": history,
             "best_epoch": torch.tensor(best),
+            "gamma": torch.cat(gammas) if gammas[0].numel() > 1 else gammas[0],
         }
 
-    def impute(self, counts, codes=None, *, only_zeros: bool = True) -> Imputation:
-        """Mean and standard deviation over repeats of each entry's estimate, as counts.
+    def _validation_report(self, kept, held_out, codes) -> dict:
+        """How well the kept model predicts the held-out molecules, beside returning the input.
 
-        ``G(x)`` is the gene's value if it is expressed, weighted by the share
-        of expressing cells among the cell and its ``expected_neighbors``
-        nearest neighbours: with ``only_zeros`` (the writer keeps the observed
-        counts) as counts, the expected count; without, on the log-normalised
-        scale, the expected ``log1p`` value that analyses downstream work on
-        (see :meth:`_estimate`). Genes without any count in the training data,
-        and cells without any count, are returned as zeros.
+        Open Problems' denoising score of the denoised output on the
+        validation cells (0: no better than the input, 1: perfect), and the
+        likelihood loss per entry, seeing the genes and blind. Also sets each
+        gene's dispersion from the same molecules.
         """
-        mean = np.empty(counts.shape, np.float32)
-        spread = np.empty(counts.shape, np.float32) if self.n_repeats_ > 1 else None
-        for rows, block in self.impute_blocks(counts, codes, only_zeros=only_zeros):
-            mean[rows] = block.mean
-            if spread is not None:
-                spread[rows] = block.spread
-        return Imputation(mean, spread)
+        self.dispersion_ = np.stack(
+            [self._dispersion(kept, held_out, codes, seen=seen) for seen in (True, False)]
+        )
+        denoised = self.impute(kept, codes, only_zeros=False).mean
+        score = denoising_score(denoised, kept, held_out)
+        history, best = self.history_, self.best_epoch_
+        epoch = -1 if best is None else best
+        return {
+            "held_out_fraction": self.config.validation_fraction,
+            "cells": int(kept.shape[0]),
+            "molecules": int(held_out.sum()),
+            "denoising_score": score["denoising_score"],
+            "denoising_mse_score": score["denoising_mse_score"],
+            "denoising_poisson_score": score["denoising_poisson_score"],
+            "loss_seen": float(history["validation_seen"][epoch]),
+            "loss_blind": float(history["validation_blind"][epoch]),
+        }
+
+    def _dispersion(self, kept, held_out, codes, *, seen: bool) -> np.ndarray:
+        """Each gene's negative binomial dispersion θ of held-out molecules about G's prediction.
+
+        By moments: ``E[(y − μ)² − y] = μ² / θ`` over the validation cells,
+        with ``μ`` G's expected count at the held-out depth; ``Var(y) = μ +
+        μ²/θ`` then holds at any depth (a gamma-distributed rate). Between
+        ``MIN_DISPERSION`` and ``MAX_DISPERSION``.
+        """
+        fraction = self.config.validation_fraction
+        codes = self._codes(codes)
+        excess, squares = np.zeros(self.n_genes_), np.zeros(self.n_genes_)
+        for chunk in row_chunks(kept.shape[0], self._chunk_rows()):
+            rows = np.arange(chunk.start, chunk.stop)
+            means, _ = self._expected_counts(kept, rows, codes, seen=seen, theta=False)
+            mu = np.exp(np.log(np.maximum(means, 1e-30)).mean(axis=0)) * fraction / (1 - fraction)
+            y = held_out[rows].toarray()
+            excess += ((y - mu) ** 2 - y).sum(axis=0)
+            squares += (mu**2).sum(axis=0)
+        inverse = excess / np.maximum(squares, 1e-12)
+        return 1.0 / np.clip(inverse, 1 / MAX_DISPERSION, 1 / MIN_DISPERSION)
+
+    def impute(
+        self, counts, codes=None, *, only_zeros: bool = True, n_draws: int = 0
+    ) -> Imputation:
+        """Each entry's estimate, its spread and ``n_draws`` draws, as counts (see :meth:`impute_blocks`)."""
+        shape = counts.shape
+        mean = np.empty(shape, np.float32)
+        spread = np.empty(shape, np.float32)
+        draws = np.empty((n_draws, *shape), np.float32) if n_draws else None
+        for rows, block in self.impute_blocks(
+            counts, codes, only_zeros=only_zeros, n_draws=n_draws
+        ):
+            mean[rows], spread[rows] = block.mean, block.spread
+            if draws is not None:
+                draws[:, rows] = block.draws
+        return Imputation(mean, spread, draws)
 
     def impute_blocks(
-        self, counts, codes=None, *, only_zeros: bool = True
+        self, counts, codes=None, *, only_zeros: bool = True, n_draws: int = 0
     ) -> Iterator[tuple[slice, Imputation]]:
-        """:meth:`impute`, a block of rows (at most ``BLOCK_ENTRIES`` entries) at a time."""
+        """:meth:`impute`, a block of rows (at most ``BLOCK_ENTRIES`` entries) at a time.
+
+        Per entry, from the repeats' expected counts ``μ`` (their log mean):
+        the count whose ``log1p``-normalised value is that expected of a
+        Poisson measurement with mean ``μ`` at the cell's own library size;
+        blind (from the rest of the cell) with ``only_zeros``, where the
+        writer keeps the observed counts, and seeing every gene without.
+        The spread is the standard deviation of a count under the repeats'
+        negative binomials; each draw is one such count. Genes without any
+        count in training, and cells without counts, are returned as zeros.
+        """
         codes, _ = condition_codes(
             counts.shape[0], codes if self.config.conditional else None, self.n_categories_
         )
-        scaled = self.scaler_.transform(counts)
-        images = self._images(scaled, counts)
-        library = library_size(counts)
-        k = self.config.expected_neighbors
-        rate = detection_rate(scaled)
-        codes = torch.as_tensor(codes, device=self.device_)
-        stream = SeededStream(self.device_, self.random_state)  # G's noise channel, if any
+        counts = as_csr(counts)
+        codes = self._codes(codes)
+        stream = SeededStream(self.device_, self.random_state)
         for block in row_chunks(counts.shape[0], self._block_rows()):
             shape = (block.stop - block.start, counts.shape[1])
-            mean = np.empty(shape, np.float32)
-            spread = np.empty(shape, np.float32) if self.n_repeats_ > 1 else None
-            with stream.resume():
-                cells = np.arange(block.start, block.stop)
-                for rows, predicted in self._predict(self.generator_, images, codes, cells):
-                    share = expressed_share(scaled, images.neighbours, rows, k, rate)
-                    at = rows - block.start
-                    self._summarise(predicted, share, library[rows], only_zeros, at, mean, spread)
-            yield block, Imputation(mean, spread)
+            mean, spread = np.empty(shape, np.float32), np.empty(shape, np.float32)
+            draws = np.empty((n_draws, *shape), np.float32) if n_draws else None
+            for chunk in row_chunks(shape[0], self._chunk_rows()):
+                rows = np.arange(block.start + chunk.start, block.start + chunk.stop)
+                means, theta = self._expected_counts(counts, rows, codes, seen=not only_zeros)
+                library = library_size(counts[rows])
+                trained = self.expressed_ * (library > 0)[:, None]  # else zeros
+                log_mean = np.log(np.maximum(means, 1e-30)).mean(axis=0)
+                estimate = expected_log_count(np.exp(log_mean), library)
+                mean[chunk] = estimate * trained
+                spread[chunk] = predictive_spread(means, theta) * trained
+                if draws is not None:
+                    with stream.resume():
+                        draws[:, chunk] = self._draws(means, theta, n_draws) * trained
+            yield block, Imputation(mean, spread, draws)
+
+    @torch.no_grad()
+    def _expected_counts(
+        self, counts, rows, codes, *, seen: bool, theta: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each repeat's expected count for ``rows`` ``(repeats, cells, genes)``, and each gene's θ."""
+        G = self.generator_
+        G.eval()
+        parts = torch.as_tensor(self.parts_, device=self.device_)
+        x = dense_counts(counts, rows, self.device_)
+        see = torch.full((len(rows), len(parts)), float(seen), device=self.device_)
+        cell_codes = codes[torch.as_tensor(rows, device=codes.device)]
+        log_rate, library = predict(G, self.context_, parts, x, see, cell_codes)
+        log_mean = log_rate.float() + torch.log(library)[:, :, None]
+        dispersion = self.dispersion_[0 if seen else 1] if theta else None
+        return self._by_gene(log_mean.exp(), len(rows)), dispersion
+
+    def _by_gene(self, values: torch.Tensor, n_cells: int) -> np.ndarray:
+        """Per-part values ``(cells, parts, side²)`` scattered to ``(repeats, cells, genes)``."""
+        parts = torch.as_tensor(self.parts_, device=values.device)
+        repeats, width = self.n_repeats_, self.n_genes_ + 1
+        per_repeat = len(parts) // repeats
+        repeat = torch.arange(len(parts), device=parts.device) // per_repeat
+        target = (repeat[:, None] * width + parts).reshape(1, -1)
+        out = torch.ones(n_cells, repeats * width, device=values.device)  # 1: untrained genes
+        out.scatter_(1, target.expand(n_cells, -1), values.reshape(n_cells, -1).float())
+        out = out.view(n_cells, repeats, width)[:, :, : self.n_genes_].transpose(0, 1)
+        return out.cpu().numpy().astype(np.float64)
+
+    @staticmethod
+    def _draws(means: np.ndarray, theta: np.ndarray, n_draws: int) -> np.ndarray:
+        """``n_draws`` counts per entry, each from a repeat's negative binomial (in turn)."""
+        out = []
+        for d in range(n_draws):
+            r = d % len(means)
+            mean = torch.from_numpy(means[r])
+            dispersion = torch.from_numpy(np.broadcast_to(theta, mean.shape).copy())
+            out.append(negative_binomial_draw(mean, dispersion).numpy())
+        return np.stack(out)
 
     def _block_rows(self) -> int:
         """Rows per block of :meth:`impute_blocks`: whole prediction chunks."""
@@ -230,51 +348,28 @@ class BEGANImputer(Backend):
 
     def _chunk_rows(self) -> int:
         """Cells per forward pass when predicting."""
-        return max(1, min(MAX_CHUNK, CHUNK_ENTRIES // self.n_genes_))
-
-    def _summarise(self, predicted, share, library, only_zeros, rows, mean, spread) -> None:
-        """Write the mean (and spread) over repeats of ``predicted``'s estimates into ``rows``."""
-        total = np.zeros(predicted.shape[1:], np.float64)
-        total_sq = np.zeros_like(total) if spread is not None else None
-        for repeat in predicted:
-            estimate = self._estimate(repeat, share, library, only_zeros)
-            total += estimate
-            if total_sq is not None:
-                total_sq += estimate**2
-        n = len(predicted)
-        total /= n
-        mean[rows] = total * self.expressed_  # genes never seen expressed stay zero
-        if total_sq is not None:
-            total_sq /= n
-            total_sq -= total**2
-            spread[rows] = np.sqrt(np.maximum(total_sq, 0.0)) * self.expressed_
-
-    def _estimate(
-        self, scaled: np.ndarray, share: np.ndarray, library: np.ndarray, only_zeros: bool
-    ) -> np.ndarray:
-        """One repeat's output as counts: ``share ×`` G's count, or G's log value × ``share``.
-
-        A zero's best count guess is the expected count; a denoised profile
-        scored on the log scale is best as the expected log value (lower:
-        Jensen), which raised the denoising score of ``only_zeros=False`` from
-        0.371 to 0.442 on pbmc68k (docs/research.md).
-        """
-        if only_zeros:
-            return self.scaler_.inverse(scaled.astype(np.float64), library) * share
-        return self.scaler_.inverse(scaled.astype(np.float64) * share, library)
+        return max(1, min(MAX_CHUNK, CHUNK_ENTRIES // (self.n_genes_ * self.n_repeats_)))
 
     def get_state(self) -> dict:
         """The fitted state as plain values, arrays and weights (see ``models._state``)."""
         return {
             "n_categories": self.n_categories_,
-            "scaler_top": self.scaler_.top,
             "expressed": self.expressed_,
             "n_genes": self.n_genes_,
             "parts": self.parts_,
             "n_repeats": self.n_repeats_,
+            "log_shares": self.log_shares_,
+            "context": {
+                "loadings": self.context_.loadings.cpu(),
+                "centre": self.context_.centre.cpu(),
+                "log_library": self.context_.log_library,
+            },
             "dropout": self.dropout_,
+            "gamma": self.gamma_,
+            "dispersion": self.dispersion_,
             "best_epoch": self.best_epoch_,
             "history": self.history_,
+            "validation": self.validation_,
             **gan_weights(self),
         }
 
@@ -282,141 +377,83 @@ class BEGANImputer(Backend):
         """Restore what :meth:`get_state` returned, on ``self.device``."""
         self._resolve_device()
         self.n_categories_ = list(state["n_categories"])
-        self.scaler_ = LogScaler()
-        self.scaler_.top = float(state["scaler_top"])
         self.expressed_, self.n_genes_ = state["expressed"], int(state["n_genes"])
-        self.parts_, self.dropout_ = state["parts"], tuple(state["dropout"])
-        self.n_repeats_ = int(state.get("n_repeats", self.config.n_repeats))
+        self.parts_, self.n_repeats_ = state["parts"], int(state["n_repeats"])
+        self.log_shares_ = state["log_shares"]
+        context = state["context"]
+        self.context_ = Context(
+            context["loadings"].to(self.device_),
+            context["centre"].to(self.device_),
+            float(context["log_library"]),
+        )
+        self.dropout_, self.gamma_ = tuple(state["dropout"]), state["gamma"]
+        self.dispersion_ = state["dispersion"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
+        self.validation_ = state["validation"]
         restore_gan(self, state)
         return self
 
     def params(self) -> dict:
-        """The settings actually used, including the dropout ``(q, s)`` chosen."""
+        """The settings actually used, the epoch kept and the validation report."""
         return {
             **super().params(),
             "dropout_q_used": self.dropout_[0],
             "dropout_s_used": self.dropout_[1],
+            "gamma_used": self.gamma_,
             "best_epoch": self.best_epoch_,
-            "epochs_run": len(self.history_["validation_mae"]),
+            "epochs_run": len(self.history_["validation_loss"]),
             "groups": len(self.parts_),
             "n_repeats_used": self.n_repeats_,
             "parts_per_repeat": len(self.parts_) // self.n_repeats_,
             "genes_trained": int(self.expressed_.sum()),
+            "validation": self.validation_,
         }
 
     def _build_networks(self) -> None:
         """Fresh networks of the fitted shape (for :func:`restore_gan`)."""
         self.generator_, self.discriminator_ = networks(
-            self.config, len(self.parts_), self.n_categories_, self.device_
+            self.config, len(self.parts_), self.n_categories_, self.context_.size, self.device_
         )
 
-    # --- data --------------------------------------------------------------------------------
-
-    def _images(self, values: sparse.csr_matrix, counts=None) -> CellImages:
-        """``values`` (of ``counts``) as gene-part images, with each cell's nearest neighbours.
-
-        Beyond ``EXACT_CELLS`` cells, where the search is approximate anyway,
-        the neighbours found in training are kept (not saved) and reused when
-        the same ``counts`` are imputed: the second search took ~2 GB and
-        minutes at a million cells. They were found on the values without the
-        held-out entries, a tenth of the non-zeros of at most
-        ``validation_cells`` cells.
-        """
-        cfg = self.config
-        k = max(cfg.n_neighbors, cfg.expected_neighbors)
-        trained = getattr(self, "_trained_neighbours", None)
-        if k == 0:
-            neighbours = np.zeros((values.shape[0], 0), np.int64)
-        elif counts is not None and trained is not None and trained[0]() is counts:
-            neighbours = trained[1]
-        else:
-            neighbours = nearest_neighbours(values, k, random_state=self.random_state)
-        parts = torch.as_tensor(self.parts_, device=self.device_)
-        return CellImages(values, neighbours, cfg.n_neighbors, parts, self.device_)
-
     def _dropout_params(
-        self, scaled: sparse.csr_matrix, codes: np.ndarray, genes: np.ndarray
+        self, counts: sparse.csr_matrix, codes: np.ndarray, genes: np.ndarray
     ) -> tuple[float, float]:
-        """``(q, s)`` of the artificial dropout, calibrated on the ``genes`` trained."""
+        """``(q, s)`` of the artificial dropout, calibrated on the ``genes`` trained (with a game)."""
         cfg = self.config
-        if not cfg.artificial_dropout:
+        if not (cfg.adversary and cfg.artificial_dropout):
             return (float("nan"), float("nan"))
-        if scaled.shape[0] > CALIBRATION_CELLS:
+        if counts.shape[0] > CALIBRATION_CELLS:
             rng = np.random.default_rng(self.random_state)
-            rows = np.sort(rng.choice(scaled.shape[0], CALIBRATION_CELLS, replace=False))
-            scaled, codes = scaled[rows], codes[rows]
-        log_values = scaled[:, genes].astype(np.float64) * self.scaler_.top
+            rows = np.sort(rng.choice(counts.shape[0], CALIBRATION_CELLS, replace=False))
+            counts, codes = counts[rows], codes[rows]
+        log_values = normalise_log(counts[:, genes])
         s = cfg.dropout_s
         if s == "auto":
             _, s = fit_dropout_curve(log_values)
         q = cfg.dropout_q
         if q == "auto":
             values, weights = group_mean_fill(log_values, codes[:, 0] if codes.shape[1] else None)
-            q = calibrate_quantile(values, weights, zero_fraction(scaled), float(s))
+            q = calibrate_quantile(values, weights, zero_fraction(counts[:, genes]), float(s))
         logger.info("artificial dropout: q=%.1f, s=%.2f", q, s)
         return float(q), float(s)
 
-    # --- prediction --------------------------------------------------------------------------
 
-    @torch.no_grad()
-    def _predict(
-        self,
-        G,
-        images: CellImages,
-        codes: torch.Tensor,
-        rows: np.ndarray | None = None,
-        first_part: int = 0,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The output of generator ``G`` for ``rows`` (all cells by default), a chunk of cells at a time.
+def _csr_arrays(name: str, matrix: sparse.csr_matrix) -> dict[str, np.ndarray]:
+    """The arrays of a CSR matrix, to travel to spawned processes."""
+    return {
+        f"{name}_data": matrix.data,
+        f"{name}_indices": matrix.indices,
+        f"{name}_indptr": matrix.indptr,
+        f"{name}_shape": np.asarray(matrix.shape),
+    }
 
-        ``G`` holds the parts of ``images``, the first being part
-        ``first_part`` of all. Yields the chunk's rows and its output scattered
-        back to genes, ``(repeats, cells, genes)``; zero at genes of parts ``G``
-        does not hold.
-        """
-        G.eval()
-        rows = np.arange(images.values.shape[0]) if rows is None else rows
-        parts, repeats, width = images.parts, self.n_repeats_, self.n_genes_ + 1
-        per_repeat = len(self.parts_) // repeats
-        repeat = (torch.arange(len(parts), device=parts.device) + first_part) // per_repeat
-        target = (repeat[:, None] * width + parts).reshape(1, -1)  # in (repeats × width)
-        valid = parts < self.n_genes_
-        for chunk in row_chunks(len(rows), self._chunk_rows()):
-            cells = rows[chunk]
-            x, around = images(cells)
-            noise = None
-            if self.config.noise:  # drawn for all parts, as one process holding them all would
-                whole = torch.randn((len(cells), len(self.parts_), parts.shape[1]), device=x.device)
-                noise = whole[:, first_part : first_part + len(parts)]
-            y = G(x, codes[torch.as_tensor(cells, device=codes.device)], around, noise)
-            y = y.float() * valid
-            out = torch.zeros(len(cells), repeats * width, device=y.device)
-            out.scatter_(1, target.expand(len(cells), -1), y.reshape(len(cells), -1))
-            out = out.view(len(cells), repeats, width)[:, :, : self.n_genes_].transpose(0, 1)
-            yield cells, out.cpu().numpy()
 
-    def _validation_error(
-        self, G, images: CellImages, codes: torch.Tensor, validation: Validation, shard: Shard
-    ) -> float:
-        """Mean absolute error of G's output, averaged over repeats, on the held-out entries.
-
-        Each process predicts its share (its parts, or its cells) and the
-        shares are summed: every other entry is zero, so the sum is exact.
-        """
-        cells = np.unique(validation.cells)
-        cells = cells[shard.rows(len(cells))]
-        position = np.full(images.values.shape[0], -1)
-        position[cells] = np.arange(len(cells))
-        predicted = np.zeros((self.n_repeats_, len(validation.cells)), np.float32)
-        where = position[validation.cells]
-        for chunk_cells, out in self._predict(G, images, codes, cells, shard.first):
-            start = position[chunk_cells[0]]
-            mine = (where >= start) & (where < start + len(chunk_cells))
-            predicted[:, mine] = out[:, where[mine] - start, validation.genes[mine]]
-        mean = distributed.all_sum(torch.from_numpy(predicted)).mean(dim=0)
-        error = mean - torch.from_numpy(validation.values)
-        return float(error.abs().mean())
+def _csr(arrays: dict[str, torch.Tensor], name: str) -> sparse.csr_matrix:
+    """The CSR matrix :func:`_csr_arrays` sent."""
+    return sparse.csr_matrix(
+        tuple(arrays[f"{name}_{part}"].numpy() for part in ("data", "indices", "indptr")),
+        shape=tuple(arrays[f"{name}_shape"].tolist()),
+    )
 
 
 def _train_share(process, arrays: dict[str, torch.Tensor], model: BEGANImputer) -> dict | None:
@@ -424,17 +461,16 @@ def _train_share(process, arrays: dict[str, torch.Tensor], model: BEGANImputer) 
     shard = Shard.of(process.rank, process.world, len(model.parts_))
     model.device_ = process.device
     model.progress = model.progress if process.rank == 0 else False
-    values = sparse.csr_matrix(
-        (arrays["data"].numpy(), arrays["indices"].numpy(), arrays["indptr"].numpy()),
-        shape=tuple(arrays["shape"].tolist()),
+    model.context_ = Context(
+        model.context_.loadings.to(process.device),
+        model.context_.centre.to(process.device),
+        model.context_.log_library,
     )
-    parts = torch.as_tensor(model.parts_[shard.parts], device=process.device)
-    n_neighbors = model.config.n_neighbors
-    images = CellImages(values, arrays["neighbours"].numpy(), n_neighbors, parts, process.device)
     validation = Validation(
-        arrays["validation_cells"].numpy(),
-        arrays["validation_genes"].numpy(),
-        arrays["validation_values"].numpy(),
+        _csr(arrays, "kept"),
+        _csr(arrays, "held"),
+        arrays["validation_codes"].to(process.device),
+        model.config.validation_fraction,
     )
-    model._train(images, arrays["codes"].numpy(), validation, shard)
+    model._train(_csr(arrays, "counts"), arrays["codes"].numpy(), validation, shard)
     return model._shared_result(shard)

@@ -1,16 +1,21 @@
-"""Torch modules of the conditional BEGAN imputer: tensors in, tensors out."""
+"""Torch modules of the BEGAN imputer: tensors in, tensors out, one small model per gene part."""
 
 import torch
 from torch import nn
 
-from .._grouped import ConditionMaps, ConvAutoencoder
+from .._grouped import ConditionEmbedding, GroupedLinear
 
 
 class Generator(nn.Module):
-    """``G(x, c)``: a real cell's image plus condition maps → an image in [0, 1].
+    """``G(x, context, c)``: the log expression rate of each gene of each part.
 
-    Optional extra input channels: the mean image of the cell's nearest
-    neighbours (``neighbourhood=True``) and Gaussian noise (``noise=True``).
+    Per gene part (an image of ``side²`` genes): the part's own values ``x``
+    (zero where the part is blind), the whole-cell ``context`` (see
+    ``_data.Context``) and the cell's condition codes feed a two-layer
+    network whose output, plus the log library size, is the log expected
+    count. Where a part sees its genes, :meth:`update` then weighs each
+    gene's own count against that prediction, as a gamma prior's posterior
+    mean: the part's narrow hidden layer could not carry every gene's count.
     """
 
     def __init__(
@@ -18,59 +23,58 @@ class Generator(nn.Module):
         groups: int,
         side: int,
         n_categories: list[int],
-        channels: int = 4,
+        n_context: int,
         hidden: int = 128,
-        noise: bool = False,
-        neighbourhood: bool = False,
     ):
         super().__init__()
-        self.groups, self.side, self.noise, self.neighbourhood = groups, side, noise, neighbourhood
-        self.conditions = ConditionMaps(groups, side, n_categories)
-        in_channels = 1 + self.conditions.n_channels + int(noise) + int(neighbourhood)
-        self.net = ConvAutoencoder(groups, side, in_channels, channels, hidden)
+        area = side * side
+        self.groups, self.area = groups, area
+        self.act = nn.LeakyReLU(0.2)
+        self.own = GroupedLinear(groups, area, hidden)
+        self.context = GroupedLinear(groups, n_context, hidden)
+        self.conditions = ConditionEmbedding(groups, n_categories, hidden)
+        self.middle = GroupedLinear(groups, hidden, hidden)
+        self.out = GroupedLinear(groups, hidden, area)
+        self.log_prior_size = nn.Parameter(torch.zeros(groups, area))
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        codes: torch.Tensor,
-        around: torch.Tensor | None = None,
-        noise: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """``x``, ``around``, ``noise``: ``(batch, groups, side²)``; ``codes``: ``(batch, n_conditions)``.
+    def forward(self, x: torch.Tensor, context: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(batch, groups, side²)``; ``context``: ``(batch, groups, n_context)``.
 
-        Returns ``(batch, groups, side²)``. The noise channel is drawn here
-        unless ``noise`` is given.
+        Returns the log rate ``(batch, groups, side²)`` per unit of library
+        size.
         """
-        b = x.shape[0]
-        parts = [x.reshape(b, self.groups, 1, self.side, self.side)]
-        if self.neighbourhood:
-            parts.append(around.reshape(b, self.groups, 1, self.side, self.side))
-        if self.conditions.n_channels:
-            parts.append(self.conditions(codes, self.groups).to(x.dtype))
-        if self.noise:
-            parts.append(
-                torch.randn_like(parts[0]) if noise is None else noise.reshape(parts[0].shape)
-            )
-        return torch.sigmoid(self.net(torch.cat(parts, dim=2))).reshape(b, self.groups, -1)
+        h = self.own(x) + self.context(context) + self.conditions(codes)
+        return self.out(self.act(self.middle(self.act(h))))
+
+    def update(
+        self, log_rate: torch.Tensor, counts: torch.Tensor, library: torch.Tensor
+    ) -> torch.Tensor:
+        """The log rate after seeing each gene's own ``counts`` at ``library`` (cells × parts).
+
+        ``exp(log_rate)`` is the prior mean of a gamma-distributed rate
+        whose shape β (one per gene, learned) is its weight in counts; the
+        posterior mean after a Poisson count ``c`` at library ``L`` is
+        ``(β + c) / (β / r + L)``: near ``c / L`` where counts are many, near
+        ``r`` where they are few.
+        """
+        size = torch.exp(self.log_prior_size)
+        library = library[:, :, None]
+        return torch.log(size + counts) - torch.log(size * torch.exp(-log_rate) + library)
 
 
 class Discriminator(nn.Module):
-    """BEGAN's autoencoder discriminator with condition channels: ``D(v, c)`` reconstructs ``v``."""
+    """BEGAN's autoencoder discriminator per gene part, with conditions: ``D(v, c)`` reconstructs ``v``."""
 
-    def __init__(
-        self, groups: int, side: int, n_categories: list[int], channels: int = 4, hidden: int = 64
-    ):
+    def __init__(self, groups: int, side: int, n_categories: list[int], hidden: int = 64):
         super().__init__()
-        self.groups, self.side = groups, side
-        self.conditions = ConditionMaps(groups, side, n_categories)
-        self.net = ConvAutoencoder(groups, side, 1 + self.conditions.n_channels, channels, hidden)
+        area = side * side
+        self.act = nn.LeakyReLU(0.2)
+        self.encode = GroupedLinear(groups, area, hidden)
+        self.conditions = ConditionEmbedding(groups, n_categories, hidden)
+        self.decode = GroupedLinear(groups, hidden, area)
 
     def forward(self, v: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        b = v.shape[0]
-        parts = [v.reshape(b, self.groups, 1, self.side, self.side)]
-        if self.conditions.n_channels:
-            parts.append(self.conditions(codes, self.groups).to(v.dtype))
-        return self.net(torch.cat(parts, dim=2)).reshape(b, self.groups, -1)
+        return self.decode(self.act(self.encode(v) + self.conditions(codes)))
 
     def reconstruction_error(self, v: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """BEGAN's ``L(v) = mean |v − D(v)|`` for each sample and group: ``(batch, groups)``."""

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..._distributed import all_mean
+from ..._distributed import all_mean, all_sum
 from ..._dropout import apply_dropout
 from ..._train import BEGANBalance, LossOutput, Optimiser, PairPlan
 from .._grouped import own_groups
 from ._config import BEGANConfig
-from ._data import CellImages
+from ._data import LOG_SCALE, Context, by_part, dense_counts, own_values, thin
 from ._module import Discriminator, Generator
 
 
@@ -44,11 +44,6 @@ class Shard:
     def parts(self) -> slice:
         return slice(self.first, self.groups if self.stop is None else self.stop)
 
-    @property
-    def whole(self) -> bool:
-        """Whether this process trains all parts on all cells (one process)."""
-        return self.world == 1
-
     def rows(self, n_rows: int) -> slice:
         """This process's rows of a batch of ``n_rows``."""
         if not self.split_rows:
@@ -57,169 +52,218 @@ class Shard:
         return slice(int(bounds[self.rank]), int(bounds[self.rank + 1]))
 
 
-class BEGANPlan(PairPlan):
-    """One G/D pair per gene part, trained as one batched model.
+@dataclass
+class TrainingData:
+    """What every step reads: the training counts (CSR), this process's parts, the context."""
 
-    Each step: hide ``mask_rate`` of the observed entries from G's input;
-    ``Drop(G(x))`` is judged by the autoencoder D against the real cell
-    (``L_D = L(x) − k_t L(Drop(G(x)))``); G minimises
-    ``α · reconstruction`` on the observed entries plus the adversarial term
-    ``L(Drop(G(x)))``, whose gradient on G's output is rescaled, per gene
-    part, to ``adversary`` times the reconstruction gradient's norm (with
-    ``adversary=0`` D is not trained). After each epoch the validation error
-    is measured.
+    counts: object  # scipy CSR, cells × genes
+    parts: torch.Tensor  # (groups, side²), the padding index is the number of genes
+    context: Context
+    codes: torch.Tensor  # (cells, conditions)
+    log_shares: torch.Tensor  # (genes + 1,) each gene's log share of all counts
+    device: torch.device
+
+
+def poisson_loss(log_mean: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Poisson negative log-likelihood per entry of counts ``y`` with mean ``exp(log_mean)``."""
+    return torch.exp(log_mean) - y * log_mean + torch.lgamma(y + 1)
+
+
+class BEGANPlan(PairPlan):
+    """One generator (and discriminator) per gene part, trained as one batched model.
+
+    Each step thins the batch's counts (a share in ``thinning`` of each
+    cell's molecules seen),
+    draws which parts see their own genes and which are blind, and scores
+    G's predicted counts of the unseen molecules under a Poisson likelihood
+    (zeros and non-zeros alike), per gene part. With an
+    ``adversary``, the log-normalised draw of G, after the artificial
+    dropout, is judged by the autoencoder D against the real cell
+    (``L_D = L(x) − k_t L(Drop(G))``) and G's adversarial gradient is sized
+    to ``adversary`` times the likelihood's, per part. After each epoch the
+    loss on the molecules held out before training is measured.
     """
 
     name = "scgan began"
-    progress_terms = ("M", "k_t")
-    select = "validation_mae"
+    progress_terms = ("validation_loss",)
+    select = "validation_loss"
 
     def __init__(
         self,
         config: BEGANConfig,
-        images: CellImages,
-        codes: torch.Tensor,
+        data: TrainingData,
         n_categories: list[int],
         dropout: tuple[float, float],
-        scale_top: float,
-        validation_error,
+        validation: "Validation",
         random_state: int,
         shard: Shard | None = None,
     ):
-        self.config, self.images, self.codes = config, images, codes
-        self.n_categories, self.dropout, self.scale_top = n_categories, dropout, scale_top
-        self.validation_error, self.random_state = validation_error, random_state
-        self.shard = Shard(images.parts.shape[0]) if shard is None else shard
+        self.config, self.data, self.n_categories = config, data, n_categories
+        self.dropout, self.validation = dropout, validation
+        self.random_state = random_state
+        self.shard = Shard(data.parts.shape[0]) if shard is None else shard
         self.mixed_precision = config.mixed_precision
-        self.valid = images.parts < images.values.shape[1]
-        if not config.adversary:  # G alone, on the reconstruction term
-            self.order, self.progress_terms = ("generator",), ("reconstruction",)
+        self.valid = (data.parts < data.counts.shape[1]).float()
+        if not config.adversary:  # G alone, on the likelihood
+            self.order = ("generator",)
+        else:
+            self.progress_terms = ("validation_loss", "k_t", "M")
 
     def build(self) -> None:
-        cfg, device, shard = self.config, self.images.device, self.shard
-        self.generator, self.discriminator = networks(cfg, shard.groups, self.n_categories, device)
-        groups = self.images.parts.shape[0]
+        cfg, device, shard = self.config, self.data.device, self.shard
+        size = self.data.context.size
+        self.generator, self.discriminator = networks(
+            cfg, shard.groups, self.n_categories, size, device
+        )
+        groups = self.data.parts.shape[0]
         if groups < shard.groups:  # drawn whole, so that each part starts as it would alone
             with torch.random.fork_rng(devices=[]):  # draws nothing from the training stream
-                own = networks(cfg, groups, self.n_categories, device)
+                own = networks(cfg, groups, self.n_categories, size, device)
             for mine, whole in zip(own, (self.generator, self.discriminator), strict=True):
                 state = whole.state_dict()
                 mine.load_state_dict(own_groups(state, shard.groups, shard.first, shard.stop))
             self.generator, self.discriminator = own
-        # float32 per gene part, as BEGAN's k_t has always been (scIGANs': float64)
-        self.balance = BEGANBalance.start(cfg.gamma, cfg.lambda_k, (groups,), device, torch.float32)
-        self.order_generator = torch.Generator(device="cpu").manual_seed(self.random_state)
-        self.shuffled, self.position = None, 0
+        with torch.no_grad():  # start each gene at its share of the library
+            self.generator.out.bias.copy_(self.data.log_shares[self.data.parts])
+        self.balance = BEGANBalance.start(
+            1.0 if cfg.gamma == "auto" else float(cfg.gamma),
+            cfg.lambda_k,
+            (groups,),
+            device,
+            torch.float32,
+        )
+        self.ratios: list[torch.Tensor] = []  # L(G)/L(x) of the first epoch, for gamma="auto"
+        self.generator_stream = torch.Generator(device="cpu").manual_seed(self.random_state)
+        self.shuffled, self.position, self.epoch = None, 0, 0
 
     def optimisers(self) -> dict[str, Optimiser]:
         cfg = self.config
         return self.adam(cfg.lr_generator, cfg.lr_discriminator, cfg.betas, fused=True)
 
     def _batch_size(self) -> int:
-        return min(self.config.batch_size, self.images.values.shape[0])
+        return min(self.config.batch_size, self.data.counts.shape[0])
 
     def steps_per_epoch(self) -> int:
         cfg, groups = self.config, self.shard.groups
-        whole_pass = self.images.values.shape[0] // self._batch_size()
+        whole_pass = self.data.counts.shape[0] // self._batch_size()
         by_parts = max(1, cfg.max_part_steps_per_epoch // groups)
         return min(whole_pass, cfg.max_steps_per_epoch, by_parts)
 
     def batches(self, epoch: int) -> Iterator:
+        self.epoch = epoch
         size = self._batch_size()
         for _ in range(self.steps_per_epoch()):
             rows = self._next_rows(size)
-            self.batch_rows = len(rows)
-            rows = rows[self.shard.rows(len(rows))]
-            x, around = self.images(rows.numpy())
-            yield x, around, self.codes[rows.to(self.codes.device)]
+            x = dense_counts(self.data.counts, rows.numpy(), "cpu")
+            low, high = self.config.thinning
+            keep = low + (high - low) * torch.rand((len(rows), 1), generator=self.generator_stream)
+            seen, rest = thin(x, keep, self.generator_stream)
+            see = (
+                torch.rand((len(rows), self.shard.groups), generator=self.generator_stream)
+                >= self.config.blind_share
+            ).float()
+            share = self.shard.rows(len(rows))
+            device = self.data.device
+            yield (
+                x[share].to(device),
+                seen[share].to(device),
+                rest[share].to(device),
+                keep[share].to(device),
+                see[share, self.shard.parts].to(device),
+                self.data.codes[rows[share].to(self.data.codes.device)],
+            )
 
     def _next_rows(self, size: int) -> torch.Tensor:
         """The next ``size`` cells of a shuffled pass over the cells.
 
-        A pass with fewer than ``size`` cells left makes way for a new one, so
-        an epoch of a whole pass starts a fresh pass, as it always did.
+        A pass with fewer than ``size`` cells left makes way for a new one.
         """
-        n_cells = self.images.values.shape[0]
+        n_cells = self.data.counts.shape[0]
         if self.shuffled is None or self.position + size > n_cells:
-            self.shuffled, self.position = (
-                torch.randperm(n_cells, generator=self.order_generator),
-                0,
-            )
+            self.shuffled = torch.randperm(n_cells, generator=self.generator_stream)
+            self.position = 0
         rows = self.shuffled[self.position : self.position + size]
         self.position += size
         return rows
 
     def forward(self, batch):
-        x, around, codes = batch
-        observed = x > 0
-        hidden = observed & (self._draw(torch.rand, x) < self.config.mask_rate)
-        noise = self._draw(torch.randn, x) if self.config.noise else None
-        generated = self.generator(x.masked_fill(hidden, 0.0), codes, around, noise) * self.valid
-        fake = generated
-        if self.config.artificial_dropout and self.config.adversary:
-            q, s = self.dropout
-            uniform = self._draw(torch.rand, generated)
-            fake = apply_dropout(generated, generated * self.scale_top, q, s, self.valid, uniform)
-        return observed, generated, fake
+        _, seen, rest, keep, see, codes = batch
+        data = self.data
+        log_rate, library = predict(self.generator, data.context, data.parts, seen, see, codes)
+        scale = (1 - keep) / keep  # unseen per seen molecule
+        log_mean = log_rate + torch.log(library * scale)[:, :, None]
+        fake = None
+        if self.config.adversary:
+            fake = self._draw(log_rate, library / keep)
+        return log_rate, log_mean, by_part(rest, self.data.parts), fake
 
-    def _draw(self, draw, like: torch.Tensor) -> torch.Tensor:
-        """Random numbers for ``like`` (this share's cells and parts), drawn for the whole batch."""
-        shard = self.shard
-        whole = draw((self.batch_rows, shard.groups, *like.shape[2:]), device=like.device)
-        return whole[shard.rows(self.batch_rows), shard.parts]
+    def _draw(self, log_rate: torch.Tensor, library: torch.Tensor):
+        """G's cell, log-normalised as the real one is, after the artificial dropout."""
+        expected = torch.exp(log_rate) * library[:, :, None]
+        values = torch.log1p(expected * (1e4 / library[:, :, None])) / LOG_SCALE * self.valid
+        if not self.config.artificial_dropout:
+            return values
+        q, s = self.dropout
+        uniform = torch.rand(values.shape, device=values.device, dtype=values.dtype)
+        return apply_dropout(values, values * LOG_SCALE, q, s, self.valid > 0, uniform)
 
     def loss(self, player: str, batch, shared) -> LossOutput:
-        x, _, codes = batch
-        observed, generated, fake = shared
-        D = self.discriminator
+        x, _, _, _, _, codes = batch
+        log_rate, log_mean, target, fake = shared
         if player == "discriminator":
-            real = D.reconstruction_error(x, codes).mean(0)
+            D = self.discriminator
+            real = D.reconstruction_error(self._real(x), codes).mean(0)
             fake_error = D.reconstruction_error(fake.detach(), codes).mean(0)
             d_loss = self.balance.discriminator_loss(real, fake_error)
             return LossOutput(
                 d_loss.sum(), {"real": real, "fake": fake_error, "discriminator": d_loss}
             )
-        error = self._error(generated.float() - x) * observed
-        reconstruction = error.sum(dim=(0, 2)) / observed.sum(dim=(0, 2)).clamp(min=1)
-        fitting = self.config.alpha * reconstruction
+        per_entry = poisson_loss(log_mean.float(), target) * self.valid
+        likelihood = per_entry.sum(dim=(0, 2)) / (self.valid.sum(dim=1) * len(target))
         if not self.config.adversary:
-            return LossOutput(
-                fitting.sum(), {"reconstruction": reconstruction, "generator": fitting}
-            )
-        adversarial = D.reconstruction_error(fake, codes).mean(0)
-        # logged: BEGAN's G loss; stepped: the same with the adversarial gradient resized
-        terms = {
-            "reconstruction": reconstruction,
-            "adversarial": adversarial,
-            "generator": fitting + adversarial,
-        }
-        return LossOutput((fitting + self._sized(adversarial, fitting, generated)).sum(), terms)
+            return LossOutput(likelihood.sum(), {"likelihood": likelihood})
+        adversarial = self.discriminator.reconstruction_error(fake, codes).mean(0)
+        terms = {"likelihood": likelihood, "adversarial": adversarial}
+        stand_in = self._sized(adversarial, likelihood, log_rate)
+        return LossOutput((likelihood + stand_in).sum(), terms)
+
+    def _real(self, x: torch.Tensor) -> torch.Tensor:
+        """The real cells, log-normalised and scaled as G's draws are."""
+        library = x.sum(dim=1, keepdim=True).clamp(min=1.0)
+        return by_part(torch.log1p(x * (1e4 / library)) / LOG_SCALE, self.data.parts)
 
     def _sized(
-        self, adversarial: torch.Tensor, reconstruction: torch.Tensor, generated: torch.Tensor
+        self, adversarial: torch.Tensor, likelihood: torch.Tensor, generated: torch.Tensor
     ) -> torch.Tensor:
         """A stand-in for ``adversarial`` (per gene part) with a rescaled gradient on G's output.
 
-        Its gradient on ``generated`` is the adversarial one, rescaled to
-        ``adversary`` times the norm of the reconstruction gradient, so that
-        the game neither vanishes beside the large ``α`` nor drowns the
-        reconstruction.
+        Its gradient on ``generated`` (G's log rates) is the adversarial one, rescaled to
+        ``adversary`` times the norm of the likelihood's gradient, so that the
+        game neither vanishes beside the likelihood nor drowns it.
         """
         (toward_real,) = torch.autograd.grad(adversarial.sum(), generated, retain_graph=True)
-        (toward_data,) = torch.autograd.grad(reconstruction.sum(), generated, retain_graph=True)
+        (toward_data,) = torch.autograd.grad(likelihood.sum(), generated, retain_graph=True)
         norms = [g.float().square().sum(dim=(0, 2)).sqrt() for g in (toward_real, toward_data)]
         scale = self.config.adversary * norms[1] / norms[0].clamp(min=1e-12)
         step = (toward_real.float() * scale[None, :, None]).detach()
         return (generated.float() * step).sum(dim=(0, 2))
 
     def after_step(self, terms):
-        # k_t and M compare L(x) and L(Drop(G(x))) under the same discriminator
         if not self.config.adversary:
             return {}
+        real, fake = terms["real"].detach(), terms["fake"].detach()
         if self.shard.split_rows:  # one k_t for every process: from the whole batch
-            all_mean(terms["real"].detach())
-            all_mean(terms["fake"].detach())
-        return self.balance.update(terms["real"], terms["fake"])
+            all_mean(real)
+            all_mean(fake)
+        if self.config.gamma == "auto" and self.epoch == 0:  # measure the ratio, k_t stays 0
+            self.ratios.append(fake / real.clamp(min=1e-12))
+            return {"k_t": self.balance.k.clone(), "M": real + (real - fake).abs()}
+        return self.balance.update(real, fake)
+
+    def after_epoch(self) -> dict[str, float]:
+        if self.config.gamma == "auto" and self.epoch == 0 and self.ratios:
+            self.balance.gamma = torch.stack(self.ratios).mean(dim=0)
+        return self.validation.losses(self.generator, self.data, self.shard)
 
     def synchronise(self, optimiser) -> None:
         """Average the gradients over the processes that split each batch's cells."""
@@ -230,28 +274,81 @@ class BEGANPlan(PairPlan):
                 if p.grad is not None:
                     all_mean(p.grad)
 
-    def after_epoch(self) -> dict[str, float]:
-        return {"validation_mae": self.validation_error(self.generator, self.shard)}
 
-    def _error(self, difference: torch.Tensor) -> torch.Tensor:
-        """The reconstruction error per entry: absolute (l1) or squared (l2)."""
-        return difference.abs() if self.config.reconstruction == "l1" else difference**2
+def predict(
+    generator: Generator,
+    context: Context,
+    parts: torch.Tensor,
+    x: torch.Tensor,
+    see: torch.Tensor,
+    codes: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """G's log rates of counts ``x`` (cells × genes + 1) per part, and each part's library size.
+
+    ``see`` (cells × parts) is 1 where a part sees its own genes, whose
+    counts then update G's prediction (:meth:`Generator.update`). The log
+    expected count at ``x``'s depth is the log rate plus the log library.
+    """
+    own = by_part(x, parts)
+    whole, library = context(x, own, see, parts)
+    log_rate = generator(own_values(x, own, see), whole, codes)
+    seen = see[:, :, None] > 0.5
+    if seen.any():
+        log_rate = torch.where(seen, generator.update(log_rate, own, library), log_rate)
+    return log_rate, library
+
+
+@dataclass
+class Validation:
+    """Molecules held out before training, of at most ``validation_cells`` cells.
+
+    ``kept`` holds those cells' other molecules (the input), ``held_out``
+    the molecules to predict, ``fraction`` the share held out. Measured in
+    both modes: every part seeing its genes, and every part blind.
+    """
+
+    kept: object  # scipy CSR, validation cells × genes
+    held_out: object  # scipy CSR, the same shape
+    codes: torch.Tensor
+    fraction: float
+
+    def losses(self, generator: Generator, data: TrainingData, shard: Shard) -> dict[str, float]:
+        """Loss per held-out entry with every part seeing its genes, blind, and their sum.
+
+        The Poisson loss per entry, averaged per part and summed over parts; each process adds its share (its parts, or its cells).
+        """
+        was_training = generator.training
+        generator.eval()
+        parts = data.parts
+        valid = (parts < self.kept.shape[1]).float()
+        totals = torch.zeros(2, dtype=torch.float64)
+        n_rows = self.kept.shape[0]
+        rows = np.arange(n_rows)[shard.rows(n_rows)]
+        with torch.no_grad():
+            for chunk in np.array_split(rows, max(1, len(rows) // 512)):
+                x = dense_counts(self.kept, chunk, data.device)
+                target = by_part(dense_counts(self.held_out, chunk, data.device), parts)
+                codes = self.codes[torch.as_tensor(chunk, device=self.codes.device)]
+                for mode in (0, 1):
+                    see = torch.full((len(chunk), len(parts)), float(1 - mode), device=x.device)
+                    log_rate, library = predict(generator, data.context, parts, x, see, codes)
+                    scale = self.fraction / (1 - self.fraction)
+                    log_mean = log_rate.float() + torch.log(library * scale)[:, :, None]
+                    loss = poisson_loss(log_mean, target) * valid
+                    totals[mode] += (loss.sum(dim=(0, 2)) / valid.sum(dim=1)).sum().double().cpu()
+        generator.train(was_training)
+        seen, blind = (all_sum(totals) / n_rows).tolist()
+        return {"validation_seen": seen, "validation_blind": blind, "validation_loss": seen + blind}
 
 
 def networks(
-    config: BEGANConfig, groups: int, n_categories: list[int], device: torch.device
+    config: BEGANConfig,
+    groups: int,
+    n_categories: list[int],
+    n_context: int,
+    device: torch.device,
 ) -> tuple[Generator, Discriminator]:
     """A fresh generator and discriminator with ``groups`` gene parts."""
-    generator = Generator(
-        groups,
-        config.side,
-        n_categories,
-        config.channels,
-        config.hidden,
-        noise=config.noise,
-        neighbourhood=config.n_neighbors > 0,
-    )
-    discriminator = Discriminator(
-        groups, config.side, n_categories, config.channels, config.hidden // 2
-    )
+    generator = Generator(groups, config.side, n_categories, n_context, config.hidden)
+    discriminator = Discriminator(groups, config.side, n_categories, max(1, config.hidden // 2))
     return generator.to(device), discriminator.to(device)

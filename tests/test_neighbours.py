@@ -1,0 +1,15 @@
+import numpy as np
+
+from scgan import _neighbours
+from scgan._data import normalise_log
+
+
+def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeypatch):
+    values = normalise_log(sim_batches.X).astype(np.float32)
+    exact = _neighbours.nearest_neighbours(values, 10)
+    monkeypatch.setattr(_neighbours, "EXACT_CELLS", 100)  # 240 cells: the approximate search
+    approximate = _neighbours.nearest_neighbours(values, 10)
+    assert approximate.shape == exact.shape
+    assert (approximate != np.arange(values.shape[0])[:, None]).all()  # never itself
+    found = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact, strict=True)])
+    assert found > 0.9
