@@ -250,30 +250,25 @@ class Conditions:
             found.batches = {"key": batch_key, "categories": batch_names}
         return found, np.stack(columns, axis=1).astype(np.int64)
 
-    def codes_for(self, adata, counts, target_batch: str | None) -> np.ndarray:
-        """Codes of new cells by the training categories (batch set to ``target_batch`` if given)."""
+    def codes_for(self, adata, counts) -> np.ndarray:
+        """Codes of new cells by the training categories."""
         if self.labels["derived"]:
             columns = [nearest_centroid(counts, self.centroids)]
         else:
             columns = [_codes_in(adata, self.labels["key"], self.labels["categories"])]
         if self.batches is not None:
-            if target_batch is not None:
-                columns.append(np.zeros(len(columns[0]), np.int64))
-            else:
-                columns.append(_codes_in(adata, self.batches["key"], self.batches["categories"]))
-        return self.with_target(np.stack(columns, axis=1), target_batch)
+            columns.append(_codes_in(adata, self.batches["key"], self.batches["categories"]))
+        return np.stack(columns, axis=1)
 
-    def with_target(self, codes: np.ndarray, target_batch: str | None) -> np.ndarray:
-        """``codes`` with every cell's batch set to ``target_batch`` if given."""
+    def target_code(self, target_batch: str | None) -> int | None:
+        """The code of ``target_batch`` among the training batches (``None`` stays ``None``)."""
         if target_batch is None:
-            return codes
+            return None
         names = self.batches["categories"]
         if str(target_batch) not in names:
             msg = f"target_batch {target_batch!r} is not a batch in the data; batches: {names}"
             raise ValueError(msg)
-        target = codes.copy()
-        target[:, 1] = names.index(str(target_batch))
-        return target
+        return names.index(str(target_batch))
 
 
 def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.ndarray]:

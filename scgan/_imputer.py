@@ -135,11 +135,9 @@ class Imputer:
         self._check_output(output)
         with cpu_threads(self.n_jobs):
             counts, codes = self._prepare(adata, writes=write_to is None)
-            target_codes = (
-                codes if target_batch is None else self.conditions_.with_target(codes, target_batch)
-            )
+            self.conditions_.target_code(target_batch)  # checked before training
             self._train(counts, codes)
-            return self._write(adata, counts, target_codes, output)
+            return self._write(adata, counts, codes, output)
 
     def impute(
         self,
@@ -156,8 +154,8 @@ class Imputer:
 
         ``adata`` needs the training genes (any order; others are refused) and,
         if the model uses them, ``labels_key`` and ``batch_key`` columns with
-        categories seen in training (the batch column is not needed with
-        ``target_batch``). With labels derived by clustering, each new cell
+        categories seen in training (``target_batch`` moves each cell from
+        its own batch). With labels derived by clustering, each new cell
         takes the label of the nearest cluster centroid. ``"began"`` imputes
         each cell from its own counts and the training's principal
         components; at least 10 cells are imputed at a time. Outputs as in
@@ -176,7 +174,8 @@ class Imputer:
         check_size(counts)
         codes = None
         if self.conditions_.labels is not None:
-            codes = self.conditions_.codes_for(adata, counts, target_batch)
+            codes = self.conditions_.codes_for(adata, counts)
+            self.conditions_.target_code(target_batch)
         with cpu_threads(self.n_jobs):
             return self._write(adata, counts, codes, output, order=order)
 
@@ -262,10 +261,12 @@ class Imputer:
             record["batch"] = self.conditions_.batches
         if self.conditions_.labels is not None and self.conditions_.labels["derived"]:
             record["labels"] = {**self.conditions_.labels, "codes": codes[:, 0]}
-        draws = {"n_draws": output.n_draws} if output.n_draws else {}
+        extra = {"n_draws": output.n_draws} if output.n_draws else {}
+        if output.target_batch is not None:
+            extra["target_batch"] = self.conditions_.target_code(output.target_batch)
         if output.write_to is not None:
             blocks = self.backend.impute_blocks(
-                counts, codes, only_zeros=output.only_zeros, **draws
+                counts, codes, only_zeros=output.only_zeros, **extra
             )
             write_imputation_file(
                 output.write_to,
@@ -277,7 +278,7 @@ class Imputer:
                 order=order,
             )
             return None
-        imputation = self.backend.impute(counts, codes, only_zeros=output.only_zeros, **draws)
+        imputation = self.backend.impute(counts, codes, only_zeros=output.only_zeros, **extra)
         return write_imputation(
             adata,
             imputation,

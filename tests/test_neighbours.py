@@ -13,3 +13,15 @@ def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeyp
     assert (approximate != np.arange(values.shape[0])[:, None]).all()  # never itself
     found = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact, strict=True)])
     assert found > 0.9
+
+
+def test_clusters_of_many_cells_use_the_approximate_search(monkeypatch):
+    from scgan import _cluster
+
+    monkeypatch.setattr(_cluster, "EXACT_BELOW", 100)  # 450 cells: pynndescent, as from 8 192
+    rng = np.random.default_rng(0)
+    blobs = np.repeat(np.arange(3), 150)
+    embedding = rng.normal(size=(450, 10)).astype(np.float32) + 20 * blobs[:, None]
+    clusters = _cluster.leiden(embedding)
+    for cluster in np.unique(clusters):  # no cluster mixes two blobs
+        assert len(np.unique(blobs[clusters == cluster])) == 1

@@ -324,3 +324,33 @@ def test_capped_epochs_walk_through_shuffled_passes():
     assert len(np.unique(np.concatenate(seen))) == 32
     third = plan._next_rows(16)  # 8 cells left: a new pass starts
     assert plan.position == 16 and len(np.unique(third)) == 16
+
+
+def test_target_batch_moves_rates_by_the_batch_code_and_depth_by_the_batches_medians(sim_batches):
+    counts = get_counts(sim_batches)
+    obs = sim_batches.obs
+    codes = np.stack([obs["cell_type"].cat.codes, obs["batch"].cat.codes], 1).astype(np.int64)
+    config = BEGANConfig(**SETTINGS)
+    model = BEGANImputer(config, device="cpu", random_state=0).fit(counts, codes)
+    library = counts.sum(axis=1).A1
+    medians = [np.median(library[codes[:, 1] == b]) for b in (0, 1)]
+    np.testing.assert_allclose(model.batch_depth_, medians)
+    rows = np.flatnonzero(codes[:, 1] == 0)
+    moved = codes.copy()
+    moved[:, 1] = 1
+    tensor = model._codes
+    blind, _ = model._expected_counts(counts, rows, tensor(codes), seen=False, target_batch=1)
+    as_if, _ = model._expected_counts(counts, rows, tensor(moved), seen=False)
+    np.testing.assert_allclose(blind, as_if, rtol=1e-5)  # blind: the other batch's prediction
+    seen, _ = model._expected_counts(counts, rows, tensor(codes), seen=True, target_batch=1)
+    own, _ = model._expected_counts(counts, rows, tensor(codes), seen=True)
+    assert not np.allclose(seen, own)
+    there = np.flatnonzero(codes[:, 1] == 1)  # cells of the target batch stay as they are
+    stay, _ = model._expected_counts(counts, there, tensor(codes), seen=True, target_batch=1)
+    same, _ = model._expected_counts(counts, there, tensor(codes), seen=True)
+    np.testing.assert_allclose(stay, same, rtol=1e-5)
+    imputed = model.impute(counts[rows], codes[rows], target_batch=1).mean
+    ratio = medians[1] / medians[0]
+    mean = np.exp(np.log(blind).mean(axis=0))
+    expected = expected_log_count(mean * ratio, library[rows] * ratio) / ratio
+    np.testing.assert_allclose(imputed, expected * model.expressed_, rtol=1e-4)

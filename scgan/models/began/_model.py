@@ -97,6 +97,7 @@ class BEGANImputer(Backend):
         shares = np.append(gene_shares(training), 0.0)
         self.log_shares_ = np.log(np.maximum(shares, NO_SHARE)).astype(np.float32)
         self.dropout_ = self._dropout_params(training, codes, genes)
+        self.batch_depth_ = _batch_depths(counts, codes, self.n_categories_)
         validation = Validation(
             training[cells], held_out, self._codes(codes[cells]), cfg.validation_fraction
         )
@@ -249,23 +250,36 @@ class BEGANImputer(Backend):
         return 1.0 / np.clip(inverse, 1 / MAX_DISPERSION, 1 / MIN_DISPERSION)
 
     def impute(
-        self, counts, codes=None, *, only_zeros: bool = True, n_draws: int = 0
+        self,
+        counts,
+        codes=None,
+        *,
+        only_zeros: bool = True,
+        n_draws: int = 0,
+        target_batch: int | None = None,
     ) -> Imputation:
         """Each entry's estimate, its spread and ``n_draws`` draws, as counts (see :meth:`impute_blocks`)."""
         shape = counts.shape
         mean = np.empty(shape, np.float32)
         spread = np.empty(shape, np.float32)
         draws = np.empty((n_draws, *shape), np.float32) if n_draws else None
-        for rows, block in self.impute_blocks(
-            counts, codes, only_zeros=only_zeros, n_draws=n_draws
-        ):
+        blocks = self.impute_blocks(
+            counts, codes, only_zeros=only_zeros, n_draws=n_draws, target_batch=target_batch
+        )
+        for rows, block in blocks:
             mean[rows], spread[rows] = block.mean, block.spread
             if draws is not None:
                 draws[:, rows] = block.draws
         return Imputation(mean, spread, draws)
 
     def impute_blocks(
-        self, counts, codes=None, *, only_zeros: bool = True, n_draws: int = 0
+        self,
+        counts,
+        codes=None,
+        *,
+        only_zeros: bool = True,
+        n_draws: int = 0,
+        target_batch: int | None = None,
     ) -> Iterator[tuple[slice, Imputation]]:
         """:meth:`impute`, a block of rows (at most ``BLOCK_ENTRIES`` entries) at a time.
 
@@ -277,6 +291,13 @@ class BEGANImputer(Backend):
         The spread is the standard deviation of a count under the repeats'
         negative binomials; each draw is one such count. Genes without any
         count in training, and cells without counts, are returned as zeros.
+
+        ``target_batch`` (a batch code): each cell as if measured in that
+        batch. Its rates move by G's difference between the target batch's
+        code and its own (:func:`predict`), and its depth by the ratio of the
+        batches' median library sizes: the expectation is taken, and draws
+        drawn, at that depth (the estimate is then put back on the cell's
+        own count scale; draws stay at the target's depth).
         """
         codes, _ = condition_codes(
             counts.shape[0], codes if self.config.conditional else None, self.n_categories_
@@ -290,11 +311,18 @@ class BEGANImputer(Backend):
             draws = np.empty((n_draws, *shape), np.float32) if n_draws else None
             for chunk in row_chunks(shape[0], self._chunk_rows()):
                 rows = np.arange(block.start + chunk.start, block.start + chunk.stop)
-                means, theta = self._expected_counts(counts, rows, codes, seen=not only_zeros)
+                means, theta = self._expected_counts(
+                    counts, rows, codes, seen=not only_zeros, target_batch=target_batch
+                )
                 library = library_size(counts[rows])
                 trained = self.expressed_ * (library > 0)[:, None]  # else zeros
                 log_mean = np.log(np.maximum(means, 1e-30)).mean(axis=0)
-                estimate = expected_log_count(np.exp(log_mean), library)
+                if target_batch is None:
+                    estimate = expected_log_count(np.exp(log_mean), library)
+                else:  # at the target batch's depth, then back on the cell's own scale
+                    ratio = self._depth_ratio(codes, rows, target_batch)[:, None]
+                    estimate = expected_log_count(np.exp(log_mean) * ratio, library * ratio[:, 0])
+                    estimate, means = estimate / ratio, means * ratio
                 mean[chunk] = estimate * trained
                 spread[chunk] = predictive_spread(means, theta) * trained
                 if draws is not None:
@@ -302,18 +330,30 @@ class BEGANImputer(Backend):
                         draws[:, chunk] = self._draws(means, theta, n_draws) * trained
             yield block, Imputation(mean, spread, draws)
 
+    def _depth_ratio(self, codes: torch.Tensor, rows: np.ndarray, target_batch: int) -> np.ndarray:
+        """Per cell: the target batch's median library size over that of the cell's own batch."""
+        own = codes[torch.as_tensor(rows, device=codes.device), 1].cpu().numpy()
+        return self.batch_depth_[target_batch] / self.batch_depth_[own]
+
     @torch.no_grad()
     def _expected_counts(
-        self, counts, rows, codes, *, seen: bool, theta: bool = True
+        self, counts, rows, codes, *, seen: bool, theta: bool = True, target_batch=None
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Each repeat's expected count for ``rows`` ``(repeats, cells, genes)``, and each gene's θ."""
+        """Each repeat's expected count for ``rows`` ``(repeats, cells, genes)``, and each gene's θ.
+
+        With ``target_batch``, the cells as if in that batch (see :func:`predict`).
+        """
         G = self.generator_
         G.eval()
         parts = torch.as_tensor(self.parts_, device=self.device_)
         x = dense_counts(counts, rows, self.device_)
         see = torch.full((len(rows), len(parts)), float(seen), device=self.device_)
         cell_codes = codes[torch.as_tensor(rows, device=codes.device)]
-        log_rate, library = predict(G, self.context_, parts, x, see, cell_codes)
+        target = None
+        if target_batch is not None:
+            target = cell_codes.clone()
+            target[:, 1] = target_batch
+        log_rate, library = predict(G, self.context_, parts, x, see, cell_codes, target)
         log_mean = log_rate.float() + torch.log(library)[:, :, None]
         dispersion = self.dispersion_[0 if seen else 1] if theta else None
         return self._by_gene(log_mean.exp(), len(rows)), dispersion
@@ -367,6 +407,7 @@ class BEGANImputer(Backend):
             "dropout": self.dropout_,
             "gamma": self.gamma_,
             "dispersion": self.dispersion_,
+            "batch_depth": self.batch_depth_,
             "best_epoch": self.best_epoch_,
             "history": self.history_,
             "validation": self.validation_,
@@ -387,7 +428,7 @@ class BEGANImputer(Backend):
             float(context["log_library"]),
         )
         self.dropout_, self.gamma_ = tuple(state["dropout"]), state["gamma"]
-        self.dispersion_ = state["dispersion"]
+        self.dispersion_, self.batch_depth_ = state["dispersion"], state["batch_depth"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
         self.validation_ = state["validation"]
         restore_gan(self, state)
@@ -436,6 +477,15 @@ class BEGANImputer(Backend):
             q = calibrate_quantile(values, weights, zero_fraction(counts[:, genes]), float(s))
         logger.info("artificial dropout: q=%.1f, s=%.2f", q, s)
         return float(q), float(s)
+
+
+def _batch_depths(counts, codes: np.ndarray, n_categories: list[int]) -> np.ndarray:
+    """The median library size of each batch (the codes' second column); empty without batches."""
+    if codes.shape[1] < 2:
+        return np.zeros(0)
+    library, batches = library_size(counts), codes[:, 1]
+    medians = [np.median(library[batches == b]) for b in range(n_categories[1])]
+    return np.nan_to_num(np.array(medians), nan=1.0)  # a batch without cells: no change
 
 
 def _csr_arrays(name: str, matrix: sparse.csr_matrix) -> dict[str, np.ndarray]:

@@ -282,19 +282,26 @@ def predict(
     x: torch.Tensor,
     see: torch.Tensor,
     codes: torch.Tensor,
+    target_codes: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """G's log rates of counts ``x`` (cells × genes + 1) per part, and each part's library size.
 
     ``see`` (cells × parts) is 1 where a part sees its own genes, whose
     counts then update G's prediction (:meth:`Generator.update`). The log
     expected count at ``x``'s depth is the log rate plus the log library.
+    With ``target_codes`` (e.g. another batch), the rates move by G's
+    difference between the cell under those codes and under its own.
     """
     own = by_part(x, parts)
     whole, library = context(x, own, see, parts)
-    log_rate = generator(own_values(x, own, see), whole, codes)
+    values = own_values(x, own, see)
+    prior = generator(values, whole, codes)
+    log_rate = prior
     seen = see[:, :, None] > 0.5
     if seen.any():
-        log_rate = torch.where(seen, generator.update(log_rate, own, library), log_rate)
+        log_rate = torch.where(seen, generator.update(prior, own, library), prior)
+    if target_codes is not None:
+        log_rate = log_rate + generator(values, whole, target_codes) - prior
     return log_rate, library
 
 
