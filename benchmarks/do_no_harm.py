@@ -34,6 +34,7 @@ import anndata as ad
 import pandas as pd
 import scanpy as sc
 import torch
+from _trained import trained_outputs
 
 import scgan
 
@@ -72,7 +73,10 @@ def main() -> None:
     variants = ABLATIONS if args.ablation else {"began": {}}
     methods = {} if args.ablation else {name: scgan.tl.BASELINES[name] for name in BASELINES}
     for name, settings in variants.items():
-        methods |= _both_outputs(name, settings, labels is not None, batches is not None)
+        outputs = {name: {}, f"{name} denoised": {"only_zeros": False}}
+        methods |= trained_outputs(
+            settings, outputs, labelled=labels is not None, batched=batches is not None
+        )
     protocols = ("masked", "denoising") if args.ablation else scgan.tl.PROTOCOLS
     start = time.perf_counter()
     df = scgan.tl.benchmark(
@@ -89,37 +93,6 @@ def main() -> None:
     df.to_csv(RESULTS / _csv_name(args.dataset, args.ablation), index=False)
     print(f"{args.dataset}: {time.perf_counter() - start:.0f} s")
     print(_pivot(df).to_string())
-
-
-def _both_outputs(name: str, settings: dict, labelled: bool, batched: bool) -> dict:
-    """scgan's zeros-filled and denoised outputs of one model trained per input."""
-    trained = {}
-
-    def fitted(counts, labels, batches, random_state) -> tuple[scgan.Imputer, ad.AnnData]:
-        if trained.get("counts") is not counts:
-            adata = ad.AnnData(counts)
-            if labelled:
-                adata.obs["labels"] = labels
-            if batched:
-                adata.obs["batch"] = batches
-            imputer = scgan.Imputer(
-                labels_key="labels" if labelled else None,
-                batch_key="batch" if batched else None,
-                random_state=random_state,
-                progress=False,
-                **settings,
-            ).fit(adata)
-            trained.update(counts=counts, imputer=imputer, adata=adata)
-        return trained["imputer"], trained["adata"]
-
-    def output(only_zeros: bool):
-        def impute(counts, *, labels=None, batches=None, random_state=0):
-            imputer, adata = fitted(counts, labels, batches, random_state)
-            return imputer.impute(adata, only_zeros=only_zeros, copy=True).layers["scgan_imputed"]
-
-        return impute
-
-    return {name: output(True), f"{name} denoised": output(False)}
 
 
 def _csv_name(dataset: str, ablation: bool) -> str:
