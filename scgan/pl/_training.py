@@ -97,7 +97,7 @@ def dropout_curve(adata: ad.AnnData, *, layer: str | None = None, key: str = IMP
 
     The curve is ``1 / (1 + exp(s (m − mid)))`` fitted across genes; the
     title gives the artificial dropout's ``(q, s)`` used by the imputation in
-    ``uns[key]`` (when there is one).
+    ``uns[key]`` (when it played the game that uses one).
 
     Returns
     -------
@@ -117,7 +117,7 @@ def dropout_curve(adata: ad.AnnData, *, layer: str | None = None, key: str = IMP
         grid, 1 / (1 + np.exp(s * (grid - mid))), color="C3", label=f"fit: mid {mid:.2f}, s {s:.2f}"
     )
     params = adata.uns.get(key, {}).get("params", {})
-    if "dropout_q_used" in params:
+    if np.isfinite(params.get("dropout_q_used", np.nan)):
         ax.set_title(
             f"artificial dropout: q = {params['dropout_q_used']:.1f}, s = {params['dropout_s_used']:.2f}",
             fontsize=9,
