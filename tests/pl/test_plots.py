@@ -55,11 +55,14 @@ def test_held_out_plot(imputed):
     _renders(ax.figure)
 
 
-def test_dropout_curve_plot(imputed):
+def test_dropout_curve_plot(imputed, sim_batches):
     ax = scgan.pl.dropout_curve(imputed)
-    assert ax.get_title().startswith("artificial dropout: q = ")
+    assert ax.get_title() == ""  # no game, no artificial dropout
     assert len(ax.collections[0].get_offsets()) == imputed.n_vars
     _renders(ax.figure)
+    game = sim_batches.copy()
+    scgan.pp.impute_dropouts(game, labels_key="cell_type", adversary=0.1, **FAST)
+    assert scgan.pl.dropout_curve(game).get_title().startswith("artificial dropout: q = ")
 
 
 def test_plots_say_what_is_missing(sim_batches):
