@@ -4,6 +4,15 @@ import anndata as ad
 
 import scgan
 
+ABLATIONS = {
+    "began": {},
+    "began + game": {"adversary": 0.1},
+    "began + game, no dropout": {"adversary": 0.1, "artificial_dropout": False},
+    "began no context": {"n_components": 0},
+}
+"""The default beside its ablations: the BEGAN game (with and without the artificial
+dropout) and the whole-cell context."""
+
 
 def trained_outputs(
     settings: dict, outputs: dict[str, dict], *, labelled: bool, batched: bool

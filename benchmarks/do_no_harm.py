@@ -34,7 +34,7 @@ import anndata as ad
 import pandas as pd
 import scanpy as sc
 import torch
-from _trained import trained_outputs
+from _trained import ABLATIONS, trained_outputs
 
 import scgan
 
@@ -42,12 +42,7 @@ RESULTS = Path(__file__).parent / "results"
 DATASETS = ("pbmc68k", "pbmc3k", "sim101", "sim202", "mouse10k")
 MOUSE10K = Path(__file__).parent / "data" / "10x-10k-subset.zarr"
 BASELINES = ("none", "knn_hurdle", "knn_smoothing", "alra", "magic")
-ABLATIONS = {
-    "began": {},
-    "began + game": {"adversary": 0.1},
-    "began + game, no dropout": {"adversary": 0.1, "artificial_dropout": False},
-    "began no context": {"n_components": 0},
-}
+
 METRICS = {
     "heldout_pearson_log1p": "held-out Pearson",
     "dropout_pearson_log1p": "dropout Pearson",
