@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 import torch
-from _trained import trained_outputs
 
 import scgan
 
@@ -76,7 +75,7 @@ def _run(name: str, adata: ad.AnnData) -> pd.DataFrame:
         f"began → {first}": {"target_batch": first},
         f"began → {first}, denoised": {"target_batch": first, "only_zeros": False},
     }
-    methods |= trained_outputs({}, outputs, labelled=True, batched=True)
+    methods |= scgan.tl.gan_outputs(outputs, progress=False)
     df = scgan.tl.benchmark(
         adata,
         methods,

@@ -34,7 +34,6 @@ import anndata as ad
 import pandas as pd
 import scanpy as sc
 import torch
-from _trained import ABLATIONS, trained_outputs
 
 import scgan
 
@@ -42,6 +41,12 @@ RESULTS = Path(__file__).parent / "results"
 DATASETS = ("pbmc68k", "pbmc3k", "sim101", "sim202", "mouse10k")
 MOUSE10K = Path(__file__).parent / "data" / "10x-10k-subset.zarr"
 BASELINES = ("none", "knn_hurdle", "knn_smoothing", "alra", "magic")
+ABLATIONS = {
+    "began": {},
+    "began + game": {"adversary": 0.1},
+    "began + game, no dropout": {"adversary": 0.1, "artificial_dropout": False},
+    "began no context": {"n_components": 0},
+}
 
 METRICS = {
     "heldout_pearson_log1p": "held-out Pearson",
@@ -69,9 +74,7 @@ def main() -> None:
     methods = {} if args.ablation else {name: scgan.tl.BASELINES[name] for name in BASELINES}
     for name, settings in variants.items():
         outputs = {name: {}, f"{name} denoised": {"only_zeros": False}}
-        methods |= trained_outputs(
-            settings, outputs, labelled=labels is not None, batched=batches is not None
-        )
+        methods |= scgan.tl.gan_outputs(outputs, progress=False, **settings)
     protocols = ("masked", "denoising") if args.ablation else scgan.tl.PROTOCOLS
     start = time.perf_counter()
     df = scgan.tl.benchmark(

@@ -4,7 +4,7 @@ from ._baselines import BASELINES
 from ._benchmark import DEFAULT_BENCHMARK, PROTOCOLS, benchmark
 from ._denoising import score_denoising, split_molecules
 from ._false_signal import permute_genes, score_false_signal
-from ._gan_method import gan_method
+from ._gan_method import gan_method, gan_outputs
 from ._impute_baseline import impute_baseline
 from ._lisi import lisi
 from ._mask import mask_nonzeros
@@ -19,6 +19,7 @@ __all__ = [
     "batch_asw",
     "benchmark",
     "gan_method",
+    "gan_outputs",
     "impute_baseline",
     "lisi",
     "mask_nonzeros",

@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 
 import scgan
 
@@ -109,3 +110,26 @@ def test_benchmark_refuses_unknown_protocols_and_runs_denoised_scgan(sim_batches
         scgan.tl.benchmark(sim_batches, ["alra denoised"])
     resolved = scgan.tl._benchmark._resolve(["began denoised"], None)
     assert set(resolved) == {"began denoised"}
+
+
+def test_gan_outputs_train_one_model_per_input(sim_batches, monkeypatch):
+    fits = []
+    original = scgan.Imputer.fit
+
+    def counted(self, adata):
+        fits.append(adata.n_obs)
+        return original(self, adata)
+
+    monkeypatch.setattr(scgan.Imputer, "fit", counted)
+    outputs = {"filled": {}, "denoised": {"only_zeros": False}}
+    methods = scgan.tl.gan_outputs(outputs, progress=False, **TINY["began"])
+    counts = sim_batches.X
+    labels = sim_batches.obs["cell_type"].to_numpy()
+    filled = methods["filled"](counts, labels=labels, random_state=0)
+    denoised = methods["denoised"](counts, labels=labels, random_state=0)
+    assert fits == [sim_batches.n_obs]  # one model, two outputs
+    observed = counts.toarray() > 0
+    np.testing.assert_array_equal(filled[observed], counts.toarray()[observed])
+    assert not np.array_equal(denoised[observed], filled[observed])
+    methods["filled"](counts[:100].copy(), labels=labels[:100], random_state=0)
+    assert fits == [sim_batches.n_obs, 100]  # new data: a new model
