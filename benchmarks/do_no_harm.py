@@ -50,6 +50,7 @@ ABLATIONS = {
 
 METRICS = {
     "heldout_pearson_log1p": "held-out Pearson",
+    "all_pearson_log1p": "all Pearson",
     "dropout_pearson_log1p": "dropout Pearson",
     "variance_ratio": "variance ratio",
     "correlation_distance": "corr. distance",
