@@ -249,24 +249,14 @@ class BEGANImputer(Backend):
         inverse = excess / np.maximum(squares, 1e-12)
         return 1.0 / np.clip(inverse, 1 / MAX_DISPERSION, 1 / MIN_DISPERSION)
 
-    def impute(
-        self,
-        counts,
-        codes=None,
-        *,
-        only_zeros: bool = True,
-        n_draws: int = 0,
-        target_batch: int | None = None,
-    ) -> Imputation:
-        """Each entry's estimate, its spread and ``n_draws`` draws, as counts (see :meth:`impute_blocks`)."""
+    def impute(self, counts, codes=None, **options) -> Imputation:
+        """Each entry's estimate, its spread and draws, as counts (``options``: see :meth:`impute_blocks`)."""
+        n_draws = options.get("n_draws", 0)
         shape = counts.shape
         mean = np.empty(shape, np.float32)
         spread = np.empty(shape, np.float32)
         draws = np.empty((n_draws, *shape), np.float32) if n_draws else None
-        blocks = self.impute_blocks(
-            counts, codes, only_zeros=only_zeros, n_draws=n_draws, target_batch=target_batch
-        )
-        for rows, block in blocks:
+        for rows, block in self.impute_blocks(counts, codes, **options):
             mean[rows], spread[rows] = block.mean, block.spread
             if draws is not None:
                 draws[:, rows] = block.draws
