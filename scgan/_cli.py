@@ -81,6 +81,7 @@ def _impute(args: argparse.Namespace) -> None:
         )
         run = imputer.fit_impute
     options = {"target_batch": args.target_batch, "only_zeros": not args.denoise}
+    options["n_draws"] = args.n_draws
     if source.suffix == target.suffix == ".h5ad":  # read and written a block of rows at a time
         adata = _read(source, args.labels, backed=True)
         try:
@@ -252,6 +253,12 @@ def _parser() -> argparse.ArgumentParser:
     impute.add_argument("--target-batch", help="impute every cell as if measured in this batch")
     impute.add_argument(
         "--denoise", action="store_true", help="replace observed counts too (only_zeros=False)"
+    )
+    impute.add_argument(
+        "--n-draws",
+        type=int,
+        default=0,
+        help="also write this many multiple imputations, drawn from the model (began only)",
     )
     impute.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: auto"

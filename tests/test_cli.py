@@ -30,11 +30,12 @@ def test_impute_writes_output_and_model_and_leaves_input_alone(files, capsys):
     source = files / "in.h5ad"
     before = _digest(source)
     args = ["impute", str(source), "-o", str(files / "out.h5ad"), "--labels-key", "cell_type"]
-    assert main([*args, "--save-model", str(files / "model"), *FAST]) == 0
+    assert main([*args, "--save-model", str(files / "model"), "--n-draws", "2", *FAST]) == 0
     assert _digest(source) == before
     out = anndata.read_h5ad(files / "out.h5ad")
     assert "scgan_imputed" in out.layers
     assert "scgan_imputed_std" in out.layers  # the count's spread under the model
+    assert {"scgan_imputed_draw_1", "scgan_imputed_draw_2"} <= set(out.layers)
     assert out.layers["scgan_imputed"].dtype == np.float32
     log = capsys.readouterr().err
     assert "added .layers['scgan_imputed']" in log and "wrote" in log
