@@ -51,7 +51,8 @@ def impute_dropouts(
     output also weighs each gene's own count. A BEGAN game against an
     autoencoder discriminator, which judges the generator's cells after a
     logit-percentile artificial dropout, is optional (``adversary``; off by
-    default, see the ablation in the documentation's benchmarks). The
+    default: it raised the denoising score but invented gene–gene structure;
+    see the ablation in the documentation's benchmarks). The
     epoch is chosen, and the model's gain over the input reported, on
     molecules held out of the training counts; the repeats are averaged.
 
