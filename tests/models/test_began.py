@@ -140,6 +140,7 @@ def test_fit_keeps_the_best_epoch_and_reports_validation(sim_batches):
     report = model.params()["validation"]
     assert report["cells"] == min(counts.shape[0], model.config.validation_cells)
     assert report["molecules"] > 0 and np.isfinite(report["denoising_score"])
+    assert np.isfinite(report["denoising_score_zeros_filled"])
     assert report["loss_seen"] == pytest.approx(history["validation_seen"][best])
     assert model.dispersion_.shape == (2, counts.shape[1])
     assert ((model.dispersion_ >= 0.01) & (model.dispersion_ <= 1e4)).all()

@@ -206,15 +206,19 @@ class BEGANImputer(Backend):
         """How well the kept model predicts the held-out molecules, beside returning the input.
 
         Open Problems' denoising score of the denoised output on the
-        validation cells (0: no better than the input, 1: perfect), and the
-        likelihood loss per entry, seeing the genes and blind. Also sets each
-        gene's dispersion from the same molecules.
+        validation cells (0: no better than the input, 1: perfect), that of
+        the zero-filled output (so that a user can choose the output on
+        their own data), and the likelihood loss per entry, seeing the genes
+        and blind. Also sets each gene's dispersion from the same molecules.
         """
         self.dispersion_ = np.stack(
             [self._dispersion(kept, held_out, codes, seen=seen) for seen in (True, False)]
         )
         denoised = self.impute(kept, codes, only_zeros=False).mean
         score = denoising_score(denoised, kept, held_out)
+        observed = kept.toarray()
+        fill = self.impute(kept, codes, only_zeros=True).mean
+        filled = denoising_score(np.where(observed > 0, observed, fill), kept, held_out)
         history, best = self.history_, self.best_epoch_
         epoch = -1 if best is None else best
         return {
@@ -224,6 +228,7 @@ class BEGANImputer(Backend):
             "denoising_score": score["denoising_score"],
             "denoising_mse_score": score["denoising_mse_score"],
             "denoising_poisson_score": score["denoising_poisson_score"],
+            "denoising_score_zeros_filled": filled["denoising_score"],
             "loss_seen": float(history["validation_seen"][epoch]),
             "loss_blind": float(history["validation_blind"][epoch]),
         }
