@@ -98,14 +98,13 @@ class BEGANImputer(Backend):
         self.log_shares_ = np.log(np.maximum(shares, NO_SHARE)).astype(np.float32)
         self.dropout_ = self._dropout_params(training, codes, genes)
         self.batch_depth_ = _batch_depths(counts, codes, self.n_categories_)
-        validation = Validation(
-            training[cells], held_out, self._codes(codes[cells]), cfg.validation_fraction
-        )
+        kept = training[cells]
+        validation = Validation(kept, held_out, self._codes(codes[cells]), cfg.validation_fraction)
         if self.devices == 1:
             self._train(training, codes, validation)
         else:
             self._train_on_devices(training, codes, validation)
-        self.validation_ = self._validation_report(training[cells], held_out, codes[cells])
+        self.validation_ = self._validation_report(kept, held_out, codes[cells])
         return self
 
     def _codes(self, codes: np.ndarray) -> torch.Tensor:
@@ -292,7 +291,7 @@ class BEGANImputer(Backend):
         code and its own (:func:`predict`), and its depth by the ratio of the
         batches' median library sizes: the expectation is taken, and draws
         drawn, at that depth (the estimate is then put back on the cell's
-        own count scale; draws stay at the target's depth).
+        own count scale; the spread and the draws stay at the target's depth).
         """
         codes, _ = condition_codes(
             counts.shape[0], codes if self.config.conditional else None, self.n_categories_
