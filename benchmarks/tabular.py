@@ -9,8 +9,8 @@ features), which rewards imputations that keep the data's spread and
 correlations rather than the closest single guess. Prints mean ± sd over
 the seeds and the mean seconds per fit, and writes ``results/tabular.md``.
 
-    python benchmarks/tabular.py [--seeds 5] [--threads 1] [--jobs 1] [--misgan-iterations N]
-                                 [--misgan-gamma G] [--misgan-imputer-input {complement,separate}]
+    python benchmarks/tabular.py [--seeds 5] [--first-seed 0] [--threads 1] [--jobs 1]
+                                 [--misgan-iterations N] [--misgan-gamma G] [--misgan-imputer-input {complement,separate}]
                                  [--both-hints] [--methods NAME ...]
                                  [--output STEM]
 """
@@ -31,11 +31,12 @@ from sklearn.impute import IterativeImputer, SimpleImputer
 
 import scgan
 from scgan.models import GAINImputer, MisGANImputer
-from scgan.models.tabular import IMPUTER_INPUTS
+from scgan.models.tabular import IMPUTER_INPUTS, MisGANConfig
 
 DATA = Path(__file__).parents[1] / "data"
 RESULTS = Path(__file__).parent / "results"
 METHODS = ["mean", "iterative linear", "iterative random forest", "GAIN (paper hint)", "MisGAN"]
+MISGAN = MisGANConfig()
 PAPER_GAIN = {"breast": 0.0546, "spam": 0.0513, "letter": 0.1198}
 
 
@@ -85,9 +86,13 @@ def methods(args: argparse.Namespace, seed: int) -> dict:
     return {name: imputer for name, imputer in chosen.items() if name in args.methods}
 
 
+def seeds(args: argparse.Namespace) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
 def run(args: argparse.Namespace) -> pd.DataFrame:
     """Every (data set, seed) in turn, or spread over ``args.jobs`` processes."""
-    tasks = [(name, seed, args) for name in args.datasets for seed in range(args.seeds)]
+    tasks = [(name, seed, args) for name in args.datasets for seed in seeds(args)]
     if args.jobs == 1:
         results = [run_one(*task) for task in tasks]
     else:
@@ -137,7 +142,8 @@ def markdown(df: pd.DataFrame, args: argparse.Namespace) -> str:
         else ""
     )
     lines = [
-        f"# Tabular imputation, GAIN protocol ({args.seeds} seeds, 20 % MCAR, RMSE on missing entries)",
+        f"# Tabular imputation, GAIN protocol (seeds {seeds(args).start}–{seeds(args).stop - 1}, "
+        "20 % MCAR, RMSE on missing entries)",
         "",
         f"torch {torch.__version__}, {args.threads} torch thread(s) in each of {args.jobs} "
         f"process(es), device {args.device}{misgan}.",
@@ -158,6 +164,9 @@ def markdown(df: pd.DataFrame, args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run from this one (default 0)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
         "--jobs", type=int, default=1, help="processes, one (data set, seed) each (default 1)"
@@ -165,11 +174,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--misgan-iterations", type=int, default=12_000)
     parser.add_argument(
-        "--misgan-gamma", type=float, default=0.0, help="MisGAN's mismatch loss weight"
+        "--misgan-gamma", type=float, default=MISGAN.gamma, help="MisGAN's mismatch loss weight"
     )
     parser.add_argument(
         "--misgan-imputer-input",
-        default="complement",
+        default=MISGAN.imputer_input,
         choices=IMPUTER_INPUTS,
         help="what MisGAN's imputer sees (MisGANImputer's imputer_input)",
     )

@@ -50,8 +50,8 @@ class MisGANConfig:
     latent_dim: int = 128
     alpha: float = 0.2
     beta: float = 0.1
-    gamma: float = 0.0
-    imputer_input: str = "complement"
+    gamma: float = 30.0
+    imputer_input: str = "separate"
     tau: float = 0.0
     temperature: float = 0.66
     gp_weight: float = 10.0
