@@ -409,6 +409,7 @@ def write_imputation_file(
     with h5py.File(path, "r+") as file:
         _check_file_shape(file, counts.shape, path)
         layers = _group(file, "layers")
+        _remove_partial_layers(layers, key_added, path)
         partial: dict[str, str] = {}
         try:
             _write_blocks(layers, blocks, counts, key_added, partial, only_zeros, back)
@@ -429,6 +430,13 @@ def write_imputation_file(
     logger.info("added %s to %s", ", ".join(f".layers[{k!r}]" for k in partial), path)
 
 
+def _remove_partial_layers(layers, key_added: str, path: Path) -> None:
+    """Remove the partial layers that a killed run writing ``key_added`` left in the file."""
+    for name in [n for n in layers if n.startswith(f".{key_added}") and n.endswith(".partial")]:
+        del layers[name]
+        logger.warning("removed the layer %r from %s, left by a run that was killed", name, path)
+
+
 def _write_blocks(layers, blocks, counts, key_added, partial, only_zeros, back) -> None:
     """Write each block's layers into datasets of ``layers`` (named ``partial[name]`` until done)."""
     for rows, block in blocks:
@@ -441,6 +449,7 @@ def _write_blocks(layers, blocks, counts, key_added, partial, only_zeros, back) 
                 partial[name] = f".{name}.partial"
                 _dense_dataset(layers, partial[name], counts.shape)
             layers[partial[name]][rows] = matrix
+        layers.file.flush()  # a killed run leaves a readable file whose partial layers go next time
 
 
 def _check_file_shape(file, shape: tuple[int, int], path: Path) -> None:

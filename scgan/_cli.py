@@ -22,6 +22,7 @@ import anndata as ad
 
 from ._files import staged
 from ._keys import IMPUTED
+from ._signals import end_cleanly_on_sigterm
 from .models import BACKENDS, DEFAULT_METHOD
 from .tl import DEFAULT_BENCHMARK, PROTOCOLS
 
@@ -36,7 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        with _command_settings(args.quiet, args.threads), warnings.catch_warnings():
+        with (
+            end_cleanly_on_sigterm("scgan: terminated; no output was written"),
+            _command_settings(args.quiet, args.threads),
+            warnings.catch_warnings(),
+        ):
             warnings.showwarning = _show_warning  # catch_warnings restores the usual display
             args.run(args)
     except KeyboardInterrupt:

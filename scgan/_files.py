@@ -1,27 +1,39 @@
-"""Writing files so that a crash never leaves a half-written one."""
+"""Writing files so that a crash never leaves a half-written one.
 
+A file (or folder) is written beside its target under a name that says what
+it is, ``<target>.scgan-partial-<pid>@<host><suffix>``, and renamed onto the
+target when complete. An error or a SIGTERM removes it; a SIGKILL cannot, so
+the next write to the same target removes what a dead run on this machine
+left, and names in one line what a run on another machine may still own.
+"""
+
+import logging
 import os
+import re
 import shutil
-import tempfile
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+logger = logging.getLogger(__name__)
+
+PARTIAL = "scgan-partial"
+
 
 @contextmanager
 def staged(target: Path, *, directory: bool = False) -> Iterator[Path]:
-    """A temporary file (or folder) beside ``target``, renamed onto it when the block succeeds.
+    """A partial file (or folder) beside ``target``, renamed onto it when the block succeeds.
 
-    On an error the temporary path is removed and ``target`` is untouched.
+    On an error the partial path is removed and ``target`` is untouched.
     The result gets the usual permissions (``0o666`` / ``0o777`` less the umask).
     """
-    prefix, parent = f".{target.name}.", target.parent
+    remove_dead_partials(target)
+    temporary = target.with_name(f"{target.name}.{PARTIAL}-{os.getpid()}@{_host()}{target.suffix}")
     if directory:
-        temporary = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        temporary.mkdir()
     else:
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=target.suffix, dir=parent)
-        os.close(handle)
-        temporary = Path(name)
+        temporary.touch(exist_ok=False)
     try:
         yield temporary
         temporary.chmod((0o777 if directory else 0o666) & ~_umask())
@@ -29,10 +41,50 @@ def staged(target: Path, *, directory: bool = False) -> Iterator[Path]:
             shutil.rmtree(target)
         temporary.replace(target)
     finally:
-        if directory:
-            shutil.rmtree(temporary, ignore_errors=True)
-        else:
-            temporary.unlink(missing_ok=True)
+        _remove(temporary)
+
+
+def remove_dead_partials(target: Path) -> None:
+    """Remove the partial files of ``target`` whose run on this machine has ended."""
+    pattern = re.compile(
+        rf"{re.escape(target.name)}\.{PARTIAL}-(\d+)@(.+){re.escape(target.suffix)}"
+    )
+    if not target.parent.is_dir():
+        return
+    for path in target.parent.iterdir():
+        match = pattern.fullmatch(path.name)
+        if match is None:
+            continue
+        pid, host = int(match[1]), match[2]
+        if host != _host():
+            logger.warning("%s may be a run's on %s; remove it once that run has ended", path, host)
+        elif not is_running(pid):
+            _remove(path)
+            logger.warning("removed %s, left by a run that was killed", path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (this process's own counts as ended)."""
+    if pid == os.getpid():  # a dead run's that had this process number
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _host() -> str:
+    return socket.gethostname().split(".")[0] or "localhost"
 
 
 def _umask() -> int:

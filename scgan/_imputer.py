@@ -22,12 +22,18 @@ from ._device import cpu_threads, resolve_device
 from ._distributed import check_devices
 from ._files import staged
 from ._keys import IMPUTED
+from ._signals import ends_cleanly_on_sigterm
 from .models import BACKENDS, DEFAULT_METHOD, make_backend
 from .models._state import check_replaceable, load_state, save_state
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
+
+# files being written are left as they were: a partial file is removed, the layers of write_to undone
+_ends_cleanly = ends_cleanly_on_sigterm(
+    "scgan: terminated by SIGTERM; files it was writing were left as they were"
+)
 
 
 class Imputer:
@@ -110,12 +116,14 @@ class Imputer:
         self.batch_key = batch_key
         self.fitted = False
 
+    @_ends_cleanly
     def fit(self, adata: ad.AnnData) -> "Imputer":
         """Train on the counts of ``adata`` (not changed; it may be backed by its file)."""
         with cpu_threads(self.n_jobs):
             self._train(*self._prepare(adata, writes=False))
         return self
 
+    @_ends_cleanly
     def fit_impute(
         self,
         adata: ad.AnnData,
@@ -139,6 +147,7 @@ class Imputer:
             self._train(counts, codes)
             return self._write(adata, counts, codes, output)
 
+    @_ends_cleanly
     def impute(
         self,
         adata: ad.AnnData,
@@ -179,6 +188,7 @@ class Imputer:
         with cpu_threads(self.n_jobs):
             return self._write(adata, counts, codes, output, order=order)
 
+    @_ends_cleanly
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the model to the directory ``path``: ``scgan.json`` and ``weights.pt``.
 
@@ -201,11 +211,7 @@ class Imputer:
     ) -> "Imputer":
         """Read a model written by :meth:`save`, onto ``device``, imputing with ``n_jobs`` threads."""
         state = load_state(Path(path))
-        if state.get("format") != FORMAT_VERSION or state.get("method") not in BACKENDS:
-            msg = (
-                f"{path} is not a scgan model this version can read (format {state.get('format')})"
-            )
-            raise ValueError(msg)
+        _check_format(state, path)
         config_class = BACKENDS[state["method"]].config_class
         config = config_class(**_config_values(config_class, state["config"]))
         self = cls(
@@ -365,6 +371,21 @@ class Output:
     key_added: str
     copy: bool
     write_to: str | Path | None
+
+
+def _check_format(state: dict, path) -> None:
+    """Refuse, in one line, a model of another format (another scgan version's) or no model."""
+    if state.get("method") not in BACKENDS:
+        msg = f"{path} is not a saved scgan model (method {state.get('method')!r})"
+        raise ValueError(msg)
+    if state.get("format") != FORMAT_VERSION:
+        saved = state.get("scgan_version", "an earlier version")
+        msg = (
+            f"{path} was saved by scgan {saved} (model format {state.get('format')}); scgan "
+            f"{__version__} reads format {FORMAT_VERSION}: fit and save the model again with "
+            f"this version, or load it with scgan {saved}"
+        )
+        raise ValueError(msg)
 
 
 def _config_values(config_class, saved: dict) -> dict:

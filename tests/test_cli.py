@@ -1,6 +1,7 @@
 """The ``scgan`` command line: outputs, refusals, one-line errors, atomic writes."""
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -234,3 +235,18 @@ def test_help_documents_every_option():
     ):
         assert option in text
     assert scgan.__version__
+
+
+def test_a_model_of_an_earlier_format_is_refused_in_one_line(files, capsys):
+    source, out = str(files / "in.h5ad"), str(files / "out.h5ad")
+    args = ["impute", source, "-o", out, "--labels-key", "cell_type", *FAST]
+    assert main([*args, "--save-model", str(files / "model")]) == 0
+    settings = files / "model" / "scgan.json"
+    old = {"format": 1, "scgan_version": "0.1.0"}  # what scgan 0.1.0 wrote
+    settings.write_text(json.dumps(json.loads(settings.read_text()) | old))
+    capsys.readouterr()
+    again = ["impute", source, "-o", str(files / "again.h5ad"), "--model", str(files / "model")]
+    assert main(again) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("scgan: error: ") and "saved by scgan 0.1.0 (model format 1)" in line
+    assert not (files / "again.h5ad").exists()

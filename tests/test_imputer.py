@@ -144,9 +144,22 @@ def test_load_refuses_other_files(adata, tmp_path):
         scgan.Imputer.load(tmp_path / "nothing")
     scgan.Imputer(labels_key="cell_type", **SETTINGS["began"]).fit(adata).save(tmp_path / "model")
     settings = tmp_path / "model" / "scgan.json"
-    settings.write_text(json.dumps(json.loads(settings.read_text()) | {"format": 99}))
-    with pytest.raises(ValueError, match="not a scgan model this version can read"):
+    settings.write_text(json.dumps(json.loads(settings.read_text()) | {"method": "rnn"}))
+    with pytest.raises(ValueError, match="is not a saved scgan model"):
         scgan.Imputer.load(tmp_path / "model")
+
+
+def test_a_model_of_an_earlier_format_is_refused_naming_both_versions(adata, tmp_path):
+    scgan.Imputer(labels_key="cell_type", **SETTINGS["began"]).fit(adata).save(tmp_path / "model")
+    settings = tmp_path / "model" / "scgan.json"
+    old = {"format": 1, "scgan_version": "0.1.0"}  # what scgan 0.1.0 wrote
+    settings.write_text(json.dumps(json.loads(settings.read_text()) | old))
+    with pytest.raises(ValueError) as refused:
+        scgan.Imputer.load(tmp_path / "model")
+    message = str(refused.value)
+    assert "saved by scgan 0.1.0 (model format 1)" in message
+    assert f"scgan {scgan.__version__} reads format 2" in message
+    assert "fit and save the model again" in message
 
 
 def test_progress_bar_shows_epoch_m_and_k_only_when_asked(adata, capsys):
