@@ -18,6 +18,8 @@ import scgan
 from scgan._cli import main
 from scgan._device import available_cores
 
+pytestmark = pytest.mark.slow  # each test starts Python, and most train
+
 LONG = ["--set", "side=4", "--set", "epochs=100000", "--set", "patience=100000"]
 FAST = ["--set", "side=4", "--set", "epochs=1", "--set", "n_repeats=1"]
 TERMINATED = "scgan: terminated; no output was written"
