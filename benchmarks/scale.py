@@ -3,8 +3,9 @@
 Cases (``--case``): ``simC_G`` is ``simulate(C, G, n_cell_types=8)`` with
 the cell types given (``sim3k_20k``: 3 000 cells × 20 000 genes; also
 ``sim3k_2k``, ``sim30k_1k``, ``sim30k_2k``, ``sim30k_20k``, ``sim100k_2k``);
-``pbmc3k`` is 10x PBMC 3k with all its 32 738 genes (labels derived by
-clustering).
+``pbmc3k`` is 10x PBMC 3k with all its 32 738 genes and ``pbmc3k_2k`` its
+2 000 most variable (scanpy's ``seurat_v3``), both with labels derived by
+clustering; ``pbmc68k`` is ``scgan.datasets.pbmc68k()`` with its cell types.
 
 Each method runs in its own process, one after the other, on the same data
 (written once to an ``.h5ad`` in ``--cache``), with scgan's default threads
@@ -12,10 +13,12 @@ Each method runs in its own process, one after the other, on the same data
 trained for ``--scvi-epochs`` epochs and its default training (scvi-tools'
 ``min(round(20 000 / cells × 400), 400)`` epochs) is estimated from that.
 ``--busy`` runs everything beside one CPU-busy process per core.
+``--n-jobs`` and ``--devices`` are passed to scgan (its row names them).
 ``peak GB`` is the process's peak resident memory, ``data GB`` its resident
 memory once the data are read, ``output GB`` the float32 layers written.
 
     python benchmarks/scale.py --case sim30k_1k [--methods scgan magic scvi] [--busy]
+                               [--n-jobs N] [--devices N]
 
 Prints a markdown table and writes it to ``--out`` (default: ``scale_<case>.md``
 in the system's temporary folder).
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
+import scanpy as sc
 import torch
 
 import scgan
@@ -43,6 +47,8 @@ CASES = {
     "sim30k_2k": (30_000, 2_000),
     "sim30k_20k": (30_000, 20_000),
     "pbmc3k": None,
+    "pbmc3k_2k": None,
+    "pbmc68k": None,
     "sim100k_2k": (100_000, 2_000),
 }
 METHODS = ("scgan", "magic", "scvi")
@@ -72,6 +78,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--busy", action="store_true", help="beside one busy process per core")
     parser.add_argument("--scvi-epochs", type=int, default=5)
+    parser.add_argument("--n-jobs", type=int, help="scgan's threads (default: its own)")
+    parser.add_argument("--devices", type=int, default=1, help="scgan's processes")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "scgan_scale"))
     parser.add_argument("--out", help="where to write the table")
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
@@ -85,8 +93,15 @@ def _write_data(case: str, cache: Path) -> Path:
     if path.exists():
         return path
     cache.mkdir(parents=True, exist_ok=True)
-    if CASES[case] is None:
+    if case == "pbmc68k":
+        adata = scgan.datasets.pbmc68k()
+        adata.obs["cell_type"] = adata.obs["bulk_labels"]
+    elif case.startswith("pbmc3k"):
         adata = scgan.datasets.pbmc3k()
+        if case == "pbmc3k_2k":
+            sc.pp.filter_genes(adata, min_counts=1)
+            sc.pp.highly_variable_genes(adata, n_top_genes=2000, flavor="seurat_v3")
+            adata = adata[:, adata.var["highly_variable"]].copy()
     else:
         cells, genes = CASES[case]
         adata = scgan.datasets.simulate(cells, genes, n_cell_types=8, random_state=0)
@@ -105,6 +120,8 @@ def _start_busy() -> list[subprocess.Popen]:
 def _run_child(args: argparse.Namespace, data: Path, method: str) -> dict:
     command = [sys.executable, __file__, "--case", args.case, "--worker", method]
     command += ["--data", str(data), "--scvi-epochs", str(args.scvi_epochs)]
+    command += ["--devices", str(args.devices)]
+    command += ["--n-jobs", str(args.n_jobs)] if args.n_jobs else []
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         return {"method": method, "error": done.stderr.strip().splitlines()[-1]}
@@ -119,8 +136,11 @@ def _work(args: argparse.Namespace) -> dict:
     row = {"method": args.worker, "cells": adata.n_obs, "genes": adata.n_vars}
     if args.worker == "scgan":
         labels = "cell_type" if "cell_type" in adata.obs else None
-        scgan.pp.impute_dropouts(adata, labels_key=labels, progress=False)
+        settings = {"n_jobs": args.n_jobs, "devices": args.devices}
+        scgan.pp.impute_dropouts(adata, labels_key=labels, progress=False, **settings)
         params = adata.uns["scgan_imputed"]["params"]
+        if args.n_jobs or args.devices > 1:
+            row["method"] = f"scgan n_jobs={args.n_jobs}, devices={args.devices}"
         layers = [k for k in adata.layers if k.startswith("scgan_imputed")]
         row |= {
             "epochs": params["epochs_run"],

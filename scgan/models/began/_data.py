@@ -105,8 +105,9 @@ class Context:
         library, or that of the cell without the part's genes where blind.
         """
         centre, loadings = self._by_part(parts)
-        whole = (torch.log1p(x) - self.centre) @ self.loadings
-        share = torch.einsum("bga,gak->bgk", torch.log1p(own) - centre, loadings)
+        log_x = torch.log1p(x)  # once per gene: a gene is in a part of every repeat
+        whole = (log_x - self.centre) @ self.loadings
+        share = torch.einsum("bga,gak->bgk", by_part(log_x, parts) - centre, loadings)
         library = x.sum(dim=1, keepdim=True)
         rest = (library - own.sum(dim=2)).clamp(min=1.0)
         blind = seen[:, :, None] < 0.5
@@ -129,11 +130,11 @@ def by_part(x: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
     return x.index_select(1, parts.reshape(-1)).view(x.shape[0], *parts.shape)
 
 
-def own_values(x: torch.Tensor, own: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
-    """Each part's own counts ``own`` as ``log1p`` per 10 000 of ``x``'s library, 0 where blind."""
+def own_values(x: torch.Tensor, parts: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+    """Each part's own counts as ``log1p`` per 10 000 of ``x``'s library, 0 where blind."""
     library = x.sum(dim=1).clamp(min=1.0)
-    values = torch.log1p(own * (TARGET_SUM / library)[:, None, None]) / LOG_SCALE
-    return values * seen[:, :, None]
+    values = torch.log1p(x * (TARGET_SUM / library)[:, None]) / LOG_SCALE
+    return by_part(values, parts) * seen[:, :, None]
 
 
 LOG_SCALE = float(np.log1p(TARGET_SUM))

@@ -65,8 +65,9 @@ class TrainingData:
 
 
 def poisson_loss(log_mean: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Poisson negative log-likelihood per entry of counts ``y`` with mean ``exp(log_mean)``."""
-    return torch.exp(log_mean) - y * log_mean + torch.lgamma(y + 1)
+    """Poisson negative log-likelihood per entry of counts ``y`` with mean ``exp(log_mean)``,
+    less ``log y!``, which does not depend on the model (and costs more than the rest)."""
+    return torch.exp(log_mean) - y * log_mean
 
 
 class BEGANPlan(PairPlan):
@@ -294,7 +295,7 @@ def predict(
     """
     own = by_part(x, parts)
     whole, library = context(x, own, see, parts)
-    values = own_values(x, own, see)
+    values = own_values(x, parts, see)
     prior = generator(values, whole, codes)
     log_rate = prior
     seen = see[:, :, None] > 0.5
@@ -318,6 +319,7 @@ class Validation:
     held_out: object  # scipy CSR, the same shape
     codes: torch.Tensor
     fraction: float
+    log_factorials: float | None = None  # the loss's ``log y!`` part, the same every epoch
 
     def losses(self, generator: Generator, data: TrainingData, shard: Shard) -> dict[str, float]:
         """Loss per held-out entry with every part seeing its genes, blind, and their sum.
@@ -328,7 +330,7 @@ class Validation:
         generator.eval()
         parts = data.parts
         valid = (parts < self.kept.shape[1]).float()
-        totals = torch.zeros(2, dtype=torch.float64)
+        totals = torch.zeros(3, dtype=torch.float64)  # seen, blind, log y!
         n_rows = self.kept.shape[0]
         rows = np.arange(n_rows)[shard.rows(n_rows)]
         with torch.no_grad():
@@ -336,6 +338,9 @@ class Validation:
                 x = dense_counts(self.kept, chunk, data.device)
                 target = by_part(dense_counts(self.held_out, chunk, data.device), parts)
                 codes = self.codes[torch.as_tensor(chunk, device=self.codes.device)]
+                if self.log_factorials is None:
+                    constant = torch.lgamma(target + 1) * valid
+                    totals[2] += (constant.sum(dim=(0, 2)) / valid.sum(dim=1)).sum().double().cpu()
                 for mode in (0, 1):
                     see = torch.full((len(chunk), len(parts)), float(1 - mode), device=x.device)
                     log_rate, library = predict(generator, data.context, parts, x, see, codes)
@@ -344,7 +349,10 @@ class Validation:
                     loss = poisson_loss(log_mean, target) * valid
                     totals[mode] += (loss.sum(dim=(0, 2)) / valid.sum(dim=1)).sum().double().cpu()
         generator.train(was_training)
-        seen, blind = (all_sum(totals) / n_rows).tolist()
+        seen, blind, log_factorials = (all_sum(totals) / n_rows).tolist()
+        if self.log_factorials is None:
+            self.log_factorials = log_factorials
+        seen, blind = seen + self.log_factorials, blind + self.log_factorials
         return {"validation_seen": seen, "validation_blind": blind, "validation_loss": seen + blind}
 
 
