@@ -274,8 +274,9 @@ class Conditions:
 def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Leiden clusters of the PCA of log-normalised counts: codes, names and centroids."""
     log_values = normalise_log(counts)
-    embedding = pca_embedding(log_values, random_state=random_state)
-    clusters = leiden(embedding, random_state=random_state, connectivity="gauss")
+    clusters = leiden(
+        pca_embedding(log_values, random_state=random_state), random_state=random_state
+    )
     names, codes = np.unique(clusters, return_inverse=True)
     logger.info("no labels_key: derived %d labels by Leiden clustering", len(names))
     centroids = np.stack(

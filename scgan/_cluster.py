@@ -18,19 +18,11 @@ def pca_embedding(log_norm, n_pcs: int = 30, random_state: int = 0) -> np.ndarra
 
 
 def leiden(
-    embedding: np.ndarray,
-    *,
-    resolution: float = 1.0,
-    n_neighbors: int = 15,
-    random_state: int = 0,
-    connectivity: str = "umap",
+    embedding: np.ndarray, *, resolution: float = 1.0, n_neighbors: int = 15, random_state: int = 0
 ) -> np.ndarray:
     """Leiden clusters (scanpy, igraph flavour) of a kNN graph on ``embedding``, as strings.
 
-    ``connectivity`` is scanpy's ``method``: ``"gauss"`` weighs the
-    neighbours without numba, whose compilation of ``"umap"`` costs about
-    10 s in each new process. Leaves torch's thread count as it was
-    (building the graph can change it).
+    Leaves torch's thread count as it was (building the graph can change it).
     """
     graph = ad.AnnData(obsm={"X_pca": embedding}, shape=(embedding.shape[0], 0))
     threads = torch.get_num_threads()
@@ -44,7 +36,6 @@ def leiden(
             use_rep="X_pca",
             random_state=random_state,
             transformer=transformer,
-            method=connectivity,
         )
     finally:
         torch.set_num_threads(threads)
