@@ -17,8 +17,6 @@ import json
 import logging
 import os
 import pickle
-import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +32,7 @@ import torch
 import torch.distributed as dist
 
 from ._device import available_cores
-from ._files import is_running
+from ._files import remove_leftovers
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +40,6 @@ _ERROR_FILE = "error-{rank}.json"
 _JOB_FILE = "job.pickle"
 _POLL_SECONDS = 0.1
 _PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent ends
-_FOLDER = re.compile(r"scgan-(\d+)-.*")
 
 
 class DistributedError(RuntimeError):
@@ -103,7 +100,7 @@ def run(
     ``None``) and rank 0's is loaded back here. Each process runs ``threads``
     CPU threads.
     """
-    _remove_dead_folders()
+    remove_leftovers(Path(tempfile.gettempdir()), r"scgan-(?P<pid>\d+)-.*")  # killed runs'
     with tempfile.TemporaryDirectory(prefix=f"scgan-{os.getpid()}-") as name:
         folder = Path(name)
         torch.save(arrays, folder / "arrays.pt")
@@ -118,16 +115,6 @@ def run(
         if ending is not None:
             raise DistributedError(_first_failure(folder, devices, ending)) from None
         return torch.load(folder / "result.pt", map_location="cpu", weights_only=True)
-
-
-def _remove_dead_folders() -> None:
-    """Remove the folders of runs whose caller was killed (their arrays can be large)."""
-    for path in Path(tempfile.gettempdir()).glob("scgan-*"):
-        match = _FOLDER.fullmatch(path.name)
-        if match and path.is_dir() and not is_running(int(match[1])):
-            shutil.rmtree(path, ignore_errors=True)
-            if not path.exists():  # another user's stays
-                logger.info("removed %s, left by a run that was killed", path)
 
 
 def _start(folder: Path, rank: int) -> subprocess.Popen:

@@ -46,21 +46,30 @@ def staged(target: Path, *, directory: bool = False) -> Iterator[Path]:
 
 def remove_dead_partials(target: Path) -> None:
     """Remove the partial files of ``target`` whose run on this machine has ended."""
-    pattern = re.compile(
-        rf"{re.escape(target.name)}\.{PARTIAL}-(\d+)@(.+){re.escape(target.suffix)}"
-    )
-    if not target.parent.is_dir():
+    name, suffix = re.escape(target.name), re.escape(target.suffix)
+    remove_leftovers(target.parent, rf"{name}\.{PARTIAL}-(?P<pid>\d+)@(?P<host>.+){suffix}")
+
+
+def remove_leftovers(folder: Path, pattern: str) -> None:
+    """Remove the entries of ``folder`` left by runs that ended without cleaning up.
+
+    ``pattern`` matches an entry's whole name, with the run's process number
+    as group ``pid`` and, where the folder may be shared between machines,
+    its host as group ``host``; another host's entries are named, not removed.
+    """
+    if not folder.is_dir():
         return
-    for path in target.parent.iterdir():
-        match = pattern.fullmatch(path.name)
+    for path in folder.iterdir():
+        match = re.fullmatch(pattern, path.name)
         if match is None:
             continue
-        pid, host = int(match[1]), match[2]
+        host = match.groupdict().get("host") or _host()
         if host != _host():
             logger.warning("%s may be a run's on %s; remove it once that run has ended", path, host)
-        elif not is_running(pid):
+        elif not is_running(int(match["pid"])):
             _remove(path)
-            logger.warning("removed %s, left by a run that was killed", path)
+            if not path.exists():  # another user's stays
+                logger.warning("removed %s, left by a run that was killed", path)
 
 
 def _remove(path: Path) -> None:
