@@ -18,10 +18,24 @@ def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeyp
 def test_clusters_of_many_cells_use_the_approximate_search(monkeypatch):
     from scgan import _cluster
 
-    monkeypatch.setattr(_cluster, "EXACT_BELOW", 100)  # 450 cells: pynndescent, as from 8 192
+    monkeypatch.setattr(_neighbours, "EXACT_CELLS", 100)  # 450 cells: pynndescent
     rng = np.random.default_rng(0)
     blobs = np.repeat(np.arange(3), 150)
     embedding = rng.normal(size=(450, 10)).astype(np.float32) + 20 * blobs[:, None]
     clusters = _cluster.leiden(embedding)
     for cluster in np.unique(clusters):  # no cluster mixes two blobs
         assert len(np.unique(blobs[clusters == cluster])) == 1
+
+
+def test_connectivities_are_scanpys(sim_batches):
+    import anndata as ad
+    import scanpy as sc
+
+    from scgan._cluster import fuzzy_connectivities, pca_embedding
+
+    embedding = pca_embedding(normalise_log(sim_batches.X))
+    graph = ad.AnnData(obsm={"X_pca": embedding}, shape=(embedding.shape[0], 0))
+    sc.pp.neighbors(graph, n_neighbors=15, use_rep="X_pca")
+    ours = fuzzy_connectivities(*_neighbours.knn(embedding, 15))
+    assert ours.nnz == graph.obsp["connectivities"].nnz
+    assert abs(ours - graph.obsp["connectivities"]).max() < 1e-5
