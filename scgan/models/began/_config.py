@@ -59,8 +59,9 @@ class BEGANConfig:
         the data); only with an adversary.
     validation_fraction, validation_cells
         Share of molecules held out, from at most ``validation_cells``
-        cells, to choose the epoch and to report how well held-out molecules
-        are predicted.
+        cells, to choose the epoch (scored after every epoch on at most 300
+        of those cells) and to report how well held-out molecules are
+        predicted (on all of them).
     mixed_precision
         bfloat16 autocast on CUDA (ignored on the CPU).
     """

@@ -37,6 +37,9 @@ CHUNK_ENTRIES = 2**21
 MAX_CHUNK = 1024
 BLOCK_ENTRIES = 2**24
 """Cells × genes per block that :meth:`BEGANImputer.impute_blocks` yields (64 MB of float32)."""
+SELECTION_CELLS = 300
+"""At most this many of the validation cells are scored after every epoch to choose the epoch;
+the report (``validation_``) scores them all once."""
 CALIBRATION_CELLS = 10_000
 """The artificial dropout is calibrated on at most this many cells (drawn at random)."""
 MIN_DISPERSION, MAX_DISPERSION = 0.01, 1e4
@@ -99,7 +102,13 @@ class BEGANImputer(Backend):
         self.dropout_ = self._dropout_params(training, codes, genes)
         self.batch_depth_ = _batch_depths(counts, codes, self.n_categories_)
         kept = training[cells]
-        validation = Validation(kept, held_out, self._codes(codes[cells]), cfg.validation_fraction)
+        every = -(-len(cells) // SELECTION_CELLS)  # every k-th validation cell chooses the epoch
+        validation = Validation(
+            kept[::every],
+            held_out[::every],
+            self._codes(codes[cells][::every]),
+            cfg.validation_fraction,
+        )
         if self.devices == 1:
             self._train(training, codes, validation)
         else:
