@@ -222,11 +222,12 @@ class BEGANImputer(Backend):
         self.dispersion_ = np.stack(
             [self._dispersion(kept, held_out, codes, seen=seen) for seen in (True, False)]
         )
-        denoised = self.impute(kept, codes, only_zeros=False).mean
-        score = denoising_score(denoised, kept, held_out)
-        observed = kept.toarray()
-        fill = self.impute(kept, codes, only_zeros=True).mean
-        filled = denoising_score(np.where(observed > 0, observed, fill), kept, held_out)
+        score = denoising_score(self.impute(kept, codes, only_zeros=False).mean, kept, held_out)
+        filled = self.impute(kept, codes, only_zeros=True).mean
+        observed = kept.tocoo()
+        where = observed.data > 0
+        filled[observed.row[where], observed.col[where]] = observed.data[where]
+        filled = denoising_score(filled, kept, held_out)
         history, best = self.history_, self.best_epoch_
         epoch = -1 if best is None else best
         return {

@@ -334,7 +334,7 @@ class Validation:
         n_rows = self.kept.shape[0]
         rows = np.arange(n_rows)[shard.rows(n_rows)]
         with torch.no_grad():
-            for chunk in np.array_split(rows, max(1, len(rows) // 512)):
+            for chunk in np.array_split(rows, _n_chunks(len(rows), parts.numel())):
                 x = dense_counts(self.kept, chunk, data.device)
                 target = by_part(dense_counts(self.held_out, chunk, data.device), parts)
                 codes = self.codes[torch.as_tensor(chunk, device=self.codes.device)]
@@ -354,6 +354,15 @@ class Validation:
             self.log_factorials = log_factorials
         seen, blind = seen + self.log_factorials, blind + self.log_factorials
         return {"validation_seen": seen, "validation_blind": blind, "validation_loss": seen + blind}
+
+
+VALIDATION_ENTRIES = 2**21
+"""Cells × part entries scored at a time in the validation (at most 512 cells)."""
+
+
+def _n_chunks(n_rows: int, entries_per_row: int) -> int:
+    """Chunks of at most 512 rows and about ``VALIDATION_ENTRIES`` entries."""
+    return max(1, n_rows // 512, -(-n_rows * entries_per_row // VALIDATION_ENTRIES))
 
 
 def networks(
