@@ -1,14 +1,34 @@
-"""GAN-based dropout imputation for single-cell RNA-seq, as a scanpy plugin."""
+"""GAN-based dropout imputation for single-cell RNA-seq, as a scanpy plugin.
 
+Submodules are imported on first use (SPEC 1), so that the processes
+scgan starts for several devices do not import scanpy.
+"""
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("scgan")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from . import datasets, models, pl, pp, tl
-from ._imputer import Imputer
-from ._logging import PACKAGE_LOGGER  # noqa: F401  (sends scgan's log lines where scanpy's go)
+if TYPE_CHECKING:
+    from . import datasets, models, pl, pp, tl
+    from ._imputer import Imputer
 
 __all__ = ["Imputer", "__version__", "datasets", "models", "pl", "pp", "tl"]
+_SUBMODULES = {"datasets", "models", "pl", "pp", "tl"}
+
+
+def __getattr__(name: str):
+    if name not in _SUBMODULES and name != "Imputer":
+        msg = f"module 'scgan' has no attribute {name!r}"
+        raise AttributeError(msg)
+    if name == "Imputer":
+        return importlib.import_module("._imputer", __name__).Imputer
+    return importlib.import_module(f".{name}", __name__)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import anndata as ad
 
-from . import __version__
+from . import __version__, _logging  # noqa: F401  (_logging: log lines go where scanpy's go)
 from ._anndata import (
     Conditions,
     check_anndata,
