@@ -46,5 +46,7 @@ def test_adata_first_then_keyword_only(func):
     assert positional in ([], ["methods"]), f"{func.__name__}: {positional}"
 
 
-def test_version():
-    assert scgan.__version__
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    assert scgan.__version__ == version("scgan") != "0.0.0"
