@@ -19,23 +19,28 @@ def expected_log_count(mean: np.ndarray, library: np.ndarray) -> np.ndarray:
     its own depth would see on average.
     """
     mean = np.asarray(mean, np.float64)
-    scale = np.broadcast_to((TARGET_SUM / np.maximum(library, 1.0))[:, None], mean.shape)
+    per_cell = TARGET_SUM / np.maximum(library, 1.0)
+    scale = np.broadcast_to(per_cell[:, None], mean.shape)
+    cells = np.broadcast_to(np.arange(len(mean))[:, None], mean.shape)
     out = np.empty_like(mean)
     for low, high, terms in ((0.0, 1.0, 14), (1.0, SERIES_BELOW, 45)):
         where = (mean >= low) & (mean < high)
-        out[where] = _poisson_series(mean[where], scale[where], terms)
+        out[where] = _poisson_series(mean[where], cells[where], per_cell, terms)
     large = mean >= SERIES_BELOW
     out[large] = _taylor(mean[large], scale[large])
     return np.expm1(out) / scale
 
 
-def _poisson_series(mu: np.ndarray, s: np.ndarray, terms: int) -> np.ndarray:
-    """``Σ_{x=1}^{terms} P(X = x) log1p(s x)``, ``X ~ Poisson(mu)`` (the tail beyond is below 1e-9)."""
+def _poisson_series(mu: np.ndarray, cells: np.ndarray, scale: np.ndarray, terms: int) -> np.ndarray:
+    """``Σ_{x=1}^{terms} P(X = x) log1p(s x)``, ``X ~ Poisson(mu)`` (the tail beyond is below 1e-9).
+
+    ``s`` is ``scale[cells]``: ``log1p(s x)`` is taken once per cell and ``x``.
+    """
     total = np.zeros_like(mu)
     pmf = np.exp(-mu)
     for x in range(1, terms + 1):
         pmf = pmf * mu / x
-        total += pmf * np.log1p(s * x)
+        total += pmf * np.log1p(scale * x)[cells]
     return total
 
 
