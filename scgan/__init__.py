@@ -1,6 +1,6 @@
 """GAN-based dropout imputation for single-cell RNA-seq, as a scanpy plugin.
 
-Submodules are imported on first use (SPEC 1), so that the processes
+Submodules are imported on first use (PEP 562), so that the processes
 scgan starts for several devices do not import scanpy.
 """
 
