@@ -214,6 +214,7 @@ def test_saved_model_options_and_other_folders_are_refused(files, capsys):
     assert not (files / "out.h5ad").exists()  # refused before training
 
 
+@pytest.mark.slow  # starts the command in a new Python
 def test_help_documents_every_option():
     text = subprocess.run(
         [sys.executable, "-m", "scgan", "impute", "--help"],

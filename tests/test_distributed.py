@@ -10,6 +10,7 @@ from scgan import _distributed as distributed
 from scgan._cli import main
 from scgan._device import available_cores
 
+pytestmark = pytest.mark.slow  # most tests start processes
 two_cores = pytest.mark.skipif(available_cores() < 2, reason="needs two CPU cores")
 SMALL = {"side": 6, "epochs": 2, "max_steps_per_epoch": 4, "device": "cpu", "progress": False}
 

@@ -88,7 +88,18 @@ def enter_reader_folder(page: Path, folder: Path, monkeypatch) -> None:
         INPUT_FILES[page.name](folder)
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if code_blocks(p)], ids=lambda p: p.name)
+SLOW_PAGES = {"devices.md", "method.md"}  # their examples start processes or train longer
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW_PAGES else p
+        for p in PAGES
+        if code_blocks(p)
+    ],
+    ids=lambda p: p.name,
+)
 def test_code_examples_run(page, tmp_path, monkeypatch, small_training):
     enter_reader_folder(page, tmp_path, monkeypatch)
     namespace = {"__name__": "__main__"}
@@ -97,6 +108,7 @@ def test_code_examples_run(page, tmp_path, monkeypatch, small_training):
         exec(code, namespace)
 
 
+@pytest.mark.slow  # each command starts Python
 @pytest.mark.parametrize("page", [p for p in PAGES if commands(p)], ids=lambda p: p.name)
 def test_command_examples_run(page, tmp_path, monkeypatch, small_training):
     enter_reader_folder(page, tmp_path, monkeypatch)

@@ -203,6 +203,7 @@ def test_loading_and_imputing_leave_the_global_rng_alone(adata, tmp_path, method
     np.testing.assert_array_equal(loaded.impute(adata, copy=True, **draws).layers[layer], first)
 
 
+@pytest.mark.slow  # starts Python
 def test_label_derivation_leaves_torch_threads_alone():
     # in a fresh process: building the kNN graph once reset torch's thread count
     code = (

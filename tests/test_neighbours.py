@@ -1,9 +1,11 @@
 import numpy as np
+import pytest
 
 from scgan import _neighbours
 from scgan._data import normalise_log
 
 
+@pytest.mark.slow  # pynndescent compiles its numba code
 def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeypatch):
     values = normalise_log(sim_batches.X).astype(np.float32)
     exact = _neighbours.nearest_neighbours(values, 10)
@@ -15,6 +17,7 @@ def test_neighbours_of_many_cells_are_approximate_but_close(sim_batches, monkeyp
     assert found > 0.9
 
 
+@pytest.mark.slow  # pynndescent compiles its numba code
 def test_clusters_of_many_cells_use_the_approximate_search(monkeypatch):
     from scgan import _cluster
 
@@ -27,6 +30,7 @@ def test_clusters_of_many_cells_use_the_approximate_search(monkeypatch):
         assert len(np.unique(blobs[clusters == cluster])) == 1
 
 
+@pytest.mark.slow  # scanpy's umap connectivities compile numba code
 def test_connectivities_are_scanpys(sim_batches):
     import anndata as ad
     import scanpy as sc

@@ -14,6 +14,7 @@ def test_there_are_three_tutorials():
     assert [p.name[:2] for p in TUTORIALS] == ["01", "02", "03"]
 
 
+@pytest.mark.slow  # executes each notebook
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs(path, monkeypatch):
     monkeypatch.setenv("SCGAN_FAST_TUTORIALS", "1")
