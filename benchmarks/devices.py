@@ -173,7 +173,7 @@ def _command_line(argv: list[str]) -> None:
 
 
 def _memory_gb() -> float:
-    """This process's peak resident memory (``VmHWM``, Linux), which a child does not inherit."""
+    """The calling process's peak resident memory (``VmHWM``, Linux), which a child does not inherit."""
     with open("/proc/self/status") as f:
         line = next(line for line in f if line.startswith("VmHWM:"))
     return int(line.split()[1]) / 2**20  # kB

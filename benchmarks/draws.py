@@ -1,4 +1,4 @@
-"""Multiple imputations (``n_draws``): do the draws cover the truth and look like real cells?
+"""Multiple imputations (``n_draws``): whether the draws cover the truth and look like real cells.
 
 On ``simulate(1000, 500, n_cell_types=4)`` at each ``--seeds`` (not used
 while choosing the method), scgan draws 20 imputations per entry, with and

@@ -9,7 +9,7 @@ from scipy import sparse
 def read_scigans(
     matrix_path: str | os.PathLike, label_path: str | os.PathLike | None = None
 ) -> ad.AnnData:
-    """Read scIGANs' input: a tab-separated genes × cells matrix and an optional label file.
+    r"""Read scIGANs' input: a tab-separated genes × cells matrix and an optional label file.
 
     The matrix has a header line of cell names (after a first field naming the
     gene column) and one line per gene, its name first. The label file, as
@@ -27,7 +27,7 @@ def read_scigans(
 
     >>> adata = scgan.datasets.read_scigans("ercc.txt", "ercc.label.txt")  # doctest: +SKIP
     >>> scgan.pp.impute_dropouts(adata, method="scigans", labels_key="label")  # doctest: +SKIP
-    >>> adata.to_df("scgan_imputed").T.to_csv("ercc.imputed.txt", sep="\\t")  # doctest: +SKIP
+    >>> adata.to_df("scgan_imputed").T.to_csv("ercc.imputed.txt", sep="\t")  # doctest: +SKIP
     """
     table = pd.read_csv(matrix_path, sep="\t", index_col=0)
     adata = ad.AnnData(

@@ -61,7 +61,9 @@ def predictive_spread(means: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 
 def negative_binomial_draw(mean: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """One count per entry from ``NB(mean, theta)`` (a Poisson of a gamma-distributed rate),
-    from torch's global random stream."""
+    """One count per entry from ``NB(mean, theta)``, a Poisson of a gamma-distributed rate.
+
+    Drawn from torch's global random stream.
+    """
     rate = torch._standard_gamma(theta) * (mean / theta)
     return torch.poisson(rate)

@@ -45,7 +45,7 @@ class Shard:
         return slice(self.first, self.groups if self.stop is None else self.stop)
 
     def rows(self, n_rows: int) -> slice:
-        """This process's rows of a batch of ``n_rows``."""
+        """The rows of a batch of ``n_rows`` that this process takes."""
         if not self.split_rows:
             return slice(0, n_rows)
         bounds = np.linspace(0, n_rows, self.world + 1).round().astype(int)
@@ -65,8 +65,10 @@ class TrainingData:
 
 
 def poisson_loss(log_mean: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Poisson negative log-likelihood per entry of counts ``y`` with mean ``exp(log_mean)``,
-    less ``log y!``, which does not depend on the model (and costs more than the rest)."""
+    """Poisson negative log-likelihood per entry of counts ``y`` with mean ``exp(log_mean)``.
+
+    Less ``log y!``, which does not depend on the model (and costs more than the rest).
+    """
     return torch.exp(log_mean) - y * log_mean
 
 
