@@ -1,7 +1,9 @@
 """``scgan.Imputer``: train once on an AnnData, impute it or new cells, save and load."""
 
 import logging
+import time
 from dataclasses import asdict, dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 
 import anndata as ad
@@ -248,9 +250,11 @@ class Imputer:
         return counts, codes
 
     def _train(self, counts, codes) -> None:
+        start = time.perf_counter()
         logger.info("training %r on %d cells × %d genes", self.method, *counts.shape)
         self.backend.fit(counts, codes, self.conditions_.n_categories())
         self.fitted = True
+        logger.info("    finished (%s)", timedelta(seconds=round(time.perf_counter() - start)))
 
     def _write(self, adata, counts, codes, output: "Output", order=None):
         record = {
