@@ -3,7 +3,7 @@ import pytest
 import torch
 from scipy import sparse
 
-from scgan._dropout import (
+from scgan.models.began._dropout import (
     apply_dropout,
     calibrate_quantile,
     dropout_probability,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scgan._partition import gene_partitions, n_parts, resolve_repeats
+from scgan.models.began._partition import gene_partitions, n_parts, resolve_repeats
 
 
 @pytest.mark.parametrize(("n_genes", "side"), [(765, 16), (100, 4), (17, 3), (9, 3)])

@@ -19,15 +19,15 @@ from ..._data import (
 from ..._denoising_score import denoising_score
 from ..._device import SeededStream, seeded
 from ..._distributed import process_threads
-from ..._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
-from ..._partition import gene_partitions, resolve_repeats
 from ..._train import train
 from .._base import Backend, Imputation, condition_codes
 from .._grouped import join_groups
 from .._state import gan_weights, restore_gan
 from ._config import BEGANConfig
 from ._data import Context, dense_counts, gene_shares, hold_out_molecules
+from ._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
 from ._output import expected_log_count, negative_binomial_draw, predictive_spread
+from ._partition import gene_partitions, resolve_repeats
 from ._plan import BEGANPlan, Shard, TrainingData, Validation, networks, predict
 
 logger = logging.getLogger(__name__)

@@ -7,11 +7,11 @@ import numpy as np
 import torch
 
 from ..._distributed import all_mean, all_sum
-from ..._dropout import apply_dropout
 from ..._train import BEGANBalance, LossOutput, Optimiser, PairPlan
 from .._grouped import own_groups
 from ._config import BEGANConfig
 from ._data import LOG_SCALE, Context, by_part, dense_counts, own_values, thin
+from ._dropout import apply_dropout
 from ._module import Discriminator, Generator
 
 
