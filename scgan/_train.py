@@ -13,7 +13,6 @@ the only module in scgan that creates or steps an optimiser.
 
 import copy
 import math
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ._device import autocast, seeded
+from ._progress import progress_bar
 
 PLAYERS = ("discriminator", "generator")
 
@@ -147,37 +146,6 @@ class PairPlan(AdversarialPlan):
 
 
 @dataclass
-class BEGANBalance:
-    """BEGAN's equilibrium: ``k_t`` and the convergence measure ``M`` (Berthelot et al. 2017).
-
-    ``k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G)), 0, 1)`` and
-    ``M = L(x) + |γ L(x) − L(G)|``, per element of ``L(x)`` (one per gene
-    part, or a scalar), computed in the dtype of ``k``.
-    """
-
-    gamma: float
-    lambda_k: float
-    k: torch.Tensor
-
-    @classmethod
-    def start(
-        cls, gamma: float, lambda_k: float, shape=(), device=None, dtype=torch.float64
-    ) -> "BEGANBalance":
-        return cls(gamma, lambda_k, torch.zeros(shape, dtype=dtype, device=device))
-
-    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """``L_D = L(x) − k_t · L(G)``."""
-        return real - self.k.to(fake.dtype) * fake
-
-    def update(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Step ``k_t`` from this step's ``L(x)`` and ``L(G)``; returns ``k_t`` and ``M``."""
-        real, fake = real.detach().to(self.k.dtype), fake.detach().to(self.k.dtype)
-        balance = self.gamma * real - fake
-        self.k = (self.k + self.lambda_k * balance).clamp(0.0, 1.0)
-        return {"k_t": self.k.clone(), "M": real + balance.abs()}
-
-
-@dataclass
 class TrainingResult:
     history: dict[str, np.ndarray]
     """Term name → values per epoch (first axis), for every backend alike."""
@@ -211,7 +179,7 @@ def train(
 class _Loop:
     """The epochs of :func:`train`, with the step count and the history."""
 
-    def __init__(self, plan: AdversarialPlan, optimisers, device: torch.device, bar: tqdm):
+    def __init__(self, plan: AdversarialPlan, optimisers, device: torch.device, bar):
         self.plan, self.optimisers, self.device, self.bar = plan, optimisers, device, bar
         self.step = 0
         self.epochs: list[dict[str, np.ndarray]] = []
@@ -339,21 +307,6 @@ def optimizer_step(
     if before is not None:
         before(optimizer)
     optimizer.step()
-
-
-def progress_bar(total: int, *, enabled: bool | None, desc: str, unit: str = "step") -> tqdm:
-    """A tqdm bar; ``enabled=None`` shows it on a terminal and in a Jupyter notebook."""
-    show = watched() if enabled is None else enabled
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=not show)
-
-
-def watched() -> bool:
-    """Whether someone sees standard error as it is written: a terminal or a Jupyter kernel."""
-    if sys.stderr is not None and sys.stderr.isatty():
-        return True
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and hasattr(shell, "kernel")
 
 
 def epochs_for(steps: int, steps_per_epoch: int) -> int:

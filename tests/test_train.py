@@ -7,12 +7,12 @@ from torch import nn
 
 from scgan._train import (
     AdversarialPlan,
-    BEGANBalance,
     DivergenceError,
     LossOutput,
     Optimiser,
     train,
 )
+from scgan.models._balance import BEGANBalance
 
 
 class Toy(AdversarialPlan):

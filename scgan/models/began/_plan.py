@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from ..._distributed import all_mean, all_sum
-from ..._train import BEGANBalance, LossOutput, Optimiser, PairPlan
+from ..._train import LossOutput, Optimiser, PairPlan
+from .._balance import BEGANBalance
 from .._grouped import own_groups
 from ._config import BEGANConfig
 from ._data import LOG_SCALE, Context, by_part, dense_counts, own_values, thin

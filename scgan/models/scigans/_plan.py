@@ -7,7 +7,8 @@ import torch
 from scipy import sparse
 
 from ..._data import dense_rows
-from ..._train import BEGANBalance, LossOutput, Optimiser, PairPlan
+from ..._train import LossOutput, Optimiser, PairPlan
+from .._balance import BEGANBalance
 from ._module import Discriminator, Generator, init_weights
 
 
