@@ -20,8 +20,7 @@ from ._anndata import (
     write_imputation,
     write_imputation_file,
 )
-from ._device import cpu_threads, resolve_device
-from ._distributed import check_devices
+from ._device import cpu_threads
 from ._files import staged
 from ._keys import IMPUTED
 from ._signals import ends_cleanly_on_sigterm
@@ -107,11 +106,6 @@ class Imputer:
             devices=devices,
             **settings,
         )
-        if devices != 1:
-            if not self.backend.distributes:
-                msg = f"devices={devices} needs method 'began'; {method!r} trains on one device"
-                raise ValueError(msg)
-            check_devices(devices, resolve_device(device))
         if batch_key is not None and not self.backend.uses_batches:
             warn(f"method {method!r} does not use batches; batch_key={batch_key!r} is ignored")
             batch_key = None

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from .._device import resolve_device
+from .._distributed import check_devices
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ class Backend(ABC):
         devices: int = 1,
     ):
         self.config = self.config_class() if config is None else config
+        if devices != 1:
+            if not self.distributes:
+                msg = f"devices={devices} needs method 'began'; {self.name!r} trains on one device"
+                raise ValueError(msg)
+            check_devices(devices, resolve_device(device))
         self.device, self.devices = device, devices
         self.random_state = random_state
         self.progress = progress

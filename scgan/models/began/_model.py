@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from ... import _distributed as distributed
 from ..._data import (
     as_csr,
     expressed_genes,
@@ -17,18 +16,16 @@ from ..._data import (
     zero_fraction,
 )
 from ..._denoising_score import denoising_score
-from ..._device import SeededStream, seeded
-from ..._distributed import process_threads
-from ..._train import train
+from ..._device import SeededStream
 from .._base import Backend, Imputation, condition_codes
-from .._grouped import join_groups
 from .._state import gan_weights, restore_gan
 from ._config import BEGANConfig
 from ._data import Context, dense_counts, gene_shares, hold_out_molecules
 from ._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
 from ._output import expected_log_count, negative_binomial_draw, predictive_spread
 from ._partition import gene_partitions, resolve_repeats
-from ._plan import BEGANPlan, Shard, TrainingData, Validation, networks, predict
+from ._plan import Validation, networks, predict
+from ._shards import Problem, train_networks, train_on_devices
 
 logger = logging.getLogger(__name__)
 
@@ -109,106 +106,34 @@ class BEGANImputer(Backend):
             self._codes(codes[cells][::every]),
             cfg.validation_fraction,
         )
-        if self.devices == 1:
-            self._train(training, codes, validation)
-        else:
-            self._train_on_devices(training, codes, validation)
+        self._train(training, codes, validation)
         self.validation_ = self._validation_report(kept, held_out, codes[cells])
         return self
 
     def _codes(self, codes: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(codes, dtype=np.int64)).to(self.device_)
 
-    def _training_data(self, counts, codes, parts: slice = slice(None)) -> TrainingData:
-        return TrainingData(
-            counts,
-            torch.as_tensor(self.parts_[parts], device=self.device_),
+    def _train(self, counts, codes, validation: Validation) -> None:
+        """Train the networks, with ``self.devices`` processes (see :mod:`._shards`)."""
+        problem = Problem(
+            self.config,
+            self.parts_,
             self.context_,
-            self._codes(codes),
-            torch.as_tensor(self.log_shares_, device=self.device_),
-            self.device_,
-        )
-
-    def _train(self, counts, codes, validation: Validation, shard: Shard | None = None) -> None:
-        """Train the networks of this process's ``shard`` of the parts (all of them by default)."""
-        cfg = self.config
-        parts = slice(None) if shard is None else shard.parts
-        plan = BEGANPlan(
-            cfg,
-            self._training_data(counts, codes, parts),
+            self.log_shares_,
             self.n_categories_,
             self.dropout_,
-            validation,
             self.random_state,
-            shard,
+            self.progress,
         )
-        result = train(
-            plan,
-            epochs=cfg.epochs,
-            device=self.device_,
-            seed=self.random_state,
-            progress=self.progress,
-            patience=cfg.patience,
-        )
-        self.generator_, self.discriminator_ = plan.generator, plan.discriminator
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
-        gamma = plan.balance.gamma
-        self.gamma_ = gamma.tolist() if isinstance(gamma, torch.Tensor) else gamma
-
-    def _train_on_devices(self, counts, codes: np.ndarray, validation: Validation) -> None:
-        """Train with ``self.devices`` processes, each on its share of the parts (see ``Shard``)."""
-        if len(self.parts_) < self.devices and self.config.batch_size < self.devices:
-            msg = (
-                f"devices={self.devices} split each batch of batch_size={self.config.batch_size} "
-                "cells; use fewer devices or a larger batch_size"
+        if self.devices == 1:
+            trained = train_networks(problem, counts, codes, validation, self.device_)
+        else:
+            trained = train_on_devices(
+                problem, counts, codes, validation, self.devices, self.device_
             )
-            raise ValueError(msg)
-        arrays = {"codes": codes, **_csr_arrays("counts", counts)}
-        arrays |= _csr_arrays("kept", validation.kept) | _csr_arrays("held", validation.held_out)
-        arrays["validation_codes"] = validation.codes.cpu().numpy()
-        threads = process_threads(torch.get_num_threads(), self.devices)
-        tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
-        result = distributed.run(_train_share, self.devices, self.device_, threads, tensors, self)
-        with seeded(self.device_, self.random_state):
-            self._build_networks()
-        self.generator_.load_state_dict(result["generator"])
-        self.discriminator_.load_state_dict(result["discriminator"])
-        self.history_ = {name: value.numpy() for name, value in result["history"].items()}
-        best = int(result["best_epoch"])
-        self.best_epoch_ = None if best < 0 else best
-        self.gamma_ = result["gamma"].tolist()
-
-    def _shared_result(self, shard: Shard) -> dict | None:
-        """At rank 0, the networks and history of all parts, gathered from every process."""
-        gamma = torch.as_tensor(self.gamma_, dtype=torch.float32).reshape(-1)
-        mine = (
-            self.generator_.state_dict(),
-            self.discriminator_.state_dict(),
-            self.history_,
-            gamma,
-        )
-        gathered = distributed.gather_to_first(mine)
-        if gathered is None:
-            return None
-        if shard.split_rows:  # every process holds every part, with the same weights
-            gathered = gathered[:1]
-        generators, discriminators, histories, gammas = zip(*gathered, strict=True)
-        history = {
-            name: torch.from_numpy(
-                np.concatenate([h[name] for h in histories], axis=1)
-                if histories[0][name].ndim == 2
-                else histories[0][name]
-            )
-            for name in histories[0]
-        }
-        best = -1 if self.best_epoch_ is None else self.best_epoch_
-        return {
-            "generator": join_groups(generators),
-            "discriminator": join_groups(discriminators),
-            "history": history,
-            "best_epoch": torch.tensor(best),
-            "gamma": torch.cat(gammas) if gammas[0].numel() > 1 else gammas[0],
-        }
+        self.generator_, self.discriminator_ = trained.generator, trained.discriminator
+        self.history_, self.best_epoch_ = trained.history, trained.best_epoch
+        self.gamma_ = trained.gamma
 
     def _validation_report(self, kept, held_out, codes) -> dict:
         """How well the kept model predicts the held-out molecules, beside returning the input.
@@ -490,41 +415,3 @@ def _batch_depths(counts, codes: np.ndarray, n_categories: list[int]) -> np.ndar
     library, batches = library_size(counts), codes[:, 1]
     medians = [np.median(library[batches == b]) for b in range(n_categories[1])]
     return np.nan_to_num(np.array(medians), nan=1.0)  # a batch without cells: no change
-
-
-def _csr_arrays(name: str, matrix: sparse.csr_matrix) -> dict[str, np.ndarray]:
-    """The arrays of a CSR matrix, to travel to spawned processes."""
-    return {
-        f"{name}_data": matrix.data,
-        f"{name}_indices": matrix.indices,
-        f"{name}_indptr": matrix.indptr,
-        f"{name}_shape": np.asarray(matrix.shape),
-    }
-
-
-def _csr(arrays: dict[str, torch.Tensor], name: str) -> sparse.csr_matrix:
-    """The CSR matrix :func:`_csr_arrays` sent."""
-    return sparse.csr_matrix(
-        tuple(arrays[f"{name}_{part}"].numpy() for part in ("data", "indices", "indptr")),
-        shape=tuple(arrays[f"{name}_shape"].tolist()),
-    )
-
-
-def _train_share(process, arrays: dict[str, torch.Tensor], model: BEGANImputer) -> dict | None:
-    """In a spawned process: train ``model``'s share of the parts; rank 0 returns them all."""
-    shard = Shard.of(process.rank, process.world, len(model.parts_))
-    model.device_ = process.device
-    model.progress = model.progress if process.rank == 0 else False
-    model.context_ = Context(
-        model.context_.loadings.to(process.device),
-        model.context_.centre.to(process.device),
-        model.context_.log_library,
-    )
-    validation = Validation(
-        _csr(arrays, "kept"),
-        _csr(arrays, "held"),
-        arrays["validation_codes"].to(process.device),
-        model.config.validation_fraction,
-    )
-    model._train(_csr(arrays, "counts"), arrays["codes"].numpy(), validation, shard)
-    return model._shared_result(shard)
