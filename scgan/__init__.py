@@ -5,13 +5,9 @@ scgan starts for several devices do not import scanpy.
 """
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("scgan")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from . import datasets, models, pl, pp, tl

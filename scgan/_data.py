@@ -1,12 +1,25 @@
 """Count matrices as arrays: sparse (CSR) normalisation, dense only by rows."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
 TARGET_SUM = 1e4
 """Library size that counts are normalised to before ``log1p``."""
+
+
+@dataclass(frozen=True)
+class Imputation:
+    """What a backend returns: imputed counts and, where it has one, their spread (float32)."""
+
+    mean: np.ndarray
+    """Cells × genes, counts on each cell's own scale."""
+    spread: np.ndarray | None
+    """Cells × genes, or ``None`` for a backend that gives one imputation."""
+    draws: np.ndarray | None = None
+    """Draws × cells × genes, counts drawn under the model, for a backend that gives them."""
 
 
 def as_csr(matrix, dtype=np.float32) -> sparse.csr_matrix:

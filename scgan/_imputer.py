@@ -8,7 +8,6 @@ from pathlib import Path
 
 import anndata as ad
 
-from . import __version__, _logging  # noqa: F401  (_logging: log lines go where scanpy's go)
 from ._anndata import (
     Conditions,
     check_anndata,
@@ -23,7 +22,9 @@ from ._anndata import (
 from ._device import cpu_threads
 from ._files import staged
 from ._keys import IMPUTED
+from ._logging import PACKAGE_LOGGER  # noqa: F401  (log lines go where scanpy's go)
 from ._signals import ends_cleanly_on_sigterm
+from ._version import __version__
 from .models import BACKENDS, DEFAULT_METHOD, make_backend
 from .models._state import check_replaceable, load_state, save_state
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY
 
 import scgan
-from scgan import _anndata
+from scgan._anndata import _read
 from scgan.models.began import _model as began_model
 
 FAST = TINY["began"] | {"device": "cpu", "progress": False}
@@ -18,7 +18,7 @@ FAST = TINY["began"] | {"device": "cpu", "progress": False}
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few rows, so that every path reads and writes many of them."""
-    monkeypatch.setattr(_anndata, "READ_ENTRIES", 37 * 116)
+    monkeypatch.setattr(_read, "READ_ENTRIES", 37 * 116)
     monkeypatch.setattr(began_model, "CHUNK_ENTRIES", 16 * 116)
     monkeypatch.setattr(began_model, "BLOCK_ENTRIES", 3 * 16 * 116)
 
@@ -28,14 +28,14 @@ def test_backed_and_dask_counts_are_the_rows_in_memory(sim_batches, tmp_path, sm
     adata = sim_batches.copy()
     if dense:
         adata.X = adata.X.toarray()
-    expected = _anndata.get_counts(adata)
+    expected = _read.get_counts(adata)
     adata.write_h5ad(tmp_path / "in.h5ad")
     backed = ad.read_h5ad(tmp_path / "in.h5ad", backed="r")
     assert not isinstance(backed.X, np.ndarray)
     lazy = sim_batches.copy()
     lazy.X = dask.array.from_array(sim_batches.X.toarray(), chunks=(50, -1))
     for source in (backed, lazy):
-        counts = _anndata.get_counts(source)
+        counts = _read.get_counts(source)
         assert (counts != expected).nnz == 0 and counts.dtype == np.float32
         assert np.array_equal(counts.indptr, expected.indptr)
     backed.file.close()

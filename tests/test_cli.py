@@ -111,15 +111,15 @@ def test_missing_input_and_non_counts(files, capsys, sim_batches):
 
 
 def test_crash_while_writing_leaves_no_file(files, monkeypatch):
-    from scgan import _anndata
+    from scgan._anndata import _write
 
-    write_blocks = _anndata._write_blocks
+    write_blocks = _write._write_blocks
 
     def crash(layers, blocks, *args):
         write_blocks(layers, [next(iter(blocks))], *args)  # one block in, then the disk fills
         raise OSError("disk full")
 
-    monkeypatch.setattr(_anndata, "_write_blocks", crash)
+    monkeypatch.setattr(_write, "_write_blocks", crash)
     assert main(["impute", str(files / "in.h5ad"), "-o", str(files / "out.h5ad"), *FAST]) == 1
     assert sorted(p.name for p in files.iterdir()) == ["in.h5ad", "new.h5ad"]
 

@@ -1,6 +1,8 @@
 """The public API follows scanpy's conventions (after scanpy's tests/test_package_structure.py)."""
 
+import ast
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,76 @@ def test_version_is_the_installed_distributions():
     from importlib.metadata import version
 
     assert scgan.__version__ == version("scgan") != "0.0.0"
+
+
+# --- layers: what may import what -------------------------------------------------------------
+
+PACKAGE = Path(scgan.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules ``path`` imports, as absolute names (``from . import x``: the module ``x``)."""
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            origin = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                module = f"{origin}.{alias.name}"
+                found.add(module if _is_module(module) else origin)
+    return {name for name in found if name.split(".")[0] == "scgan"}
+
+
+def _is_module(name: str) -> bool:
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    return path.is_dir() or path.with_suffix(".py").is_file()
+
+
+def _files(*places: str) -> list[Path]:
+    paths = [PACKAGE / place for place in places]
+    return [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.py")))]
+
+
+MODEL_FREE = ["_anndata", "_train.py", "_distributed.py", "_progress.py", "_data.py", "_device.py"]
+
+
+@pytest.mark.parametrize("path", _files(*MODEL_FREE), ids=lambda p: _module_name(p))
+def test_the_anndata_layer_the_loop_and_the_process_tools_import_no_model(path):
+    assert not {name for name in _imports(path) if name.startswith("scgan.models")}
+
+
+BACKEND_FILES = [f for f in _files("models") if f.parent != PACKAGE / "models"]
+
+
+@pytest.mark.parametrize("path", BACKEND_FILES, ids=lambda p: _module_name(p))
+def test_a_backend_imports_no_other_backend_and_no_anndata_layer(path):
+    mine = _module_name(path).split(".")[:3]
+    for name in _imports(path):
+        parts = name.split(".")
+        if (
+            parts[:2] == ["scgan", "models"]
+            and len(parts) > 2
+            and (PACKAGE / "models" / parts[2]).is_dir()
+        ):
+            assert parts[:3] == mine, f"{_module_name(path)} imports {name}"
+        assert not name.startswith(("scgan._anndata", "scgan._imputer", "scgan.pp", "scgan.tl"))
+
+
+TOP = ["__init__.py", "__main__.py", "_cli.py"]  # the command line uses the public API
+
+
+@pytest.mark.parametrize("path", _files("."), ids=lambda p: _module_name(p))
+def test_no_module_below_the_command_line_imports_the_package(path):
+    if path.name in TOP and path.parent == PACKAGE:
+        return
+    assert "scgan" not in _imports(path)

@@ -9,26 +9,15 @@ saves its fitted state as plain values, arrays and weights.
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
 
+from .._data import Imputation
 from .._device import resolve_device
 from .._distributed import check_devices
-
-
-@dataclass(frozen=True)
-class Imputation:
-    """What a backend returns: imputed counts and, where it has one, their spread (float32)."""
-
-    mean: np.ndarray
-    """Cells × genes, counts on each cell's own scale."""
-    spread: np.ndarray | None
-    """Cells × genes, or ``None`` for a backend that gives one imputation."""
-    draws: np.ndarray | None = None
-    """Draws × cells × genes, counts drawn under the model, for a backend that gives them."""
 
 
 class Backend(ABC):

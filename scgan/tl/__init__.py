@@ -1,6 +1,6 @@
 """Tools: masking, scores, baselines and the benchmark."""
 
-from .. import _logging  # noqa: F401  (log lines go where scanpy's go)
+from .._logging import PACKAGE_LOGGER  # noqa: F401  (log lines go where scanpy's go)
 from ._baselines import BASELINES
 from ._benchmark import DEFAULT_BENCHMARK, PROTOCOLS, benchmark
 from ._denoising import score_denoising, split_molecules

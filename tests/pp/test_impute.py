@@ -157,7 +157,7 @@ def test_failure_during_training_leaves_adata_unchanged(adata, monkeypatch):
     def diverge(*_, **__):
         raise DivergenceError("training diverged at step 3")
 
-    monkeypatch.setattr("scgan.models.began._model.train", diverge)
+    monkeypatch.setattr("scgan.models.began._shards.train", diverge)
     snapshot = adata.copy()
     with pytest.raises(DivergenceError, match="step 3"):
         scgan.pp.impute_dropouts(adata, labels_key="cell_type", **FAST)
