@@ -20,15 +20,26 @@ from ._anndata import (
     write_imputation_file,
 )
 from ._device import cpu_threads
+from ._docs import (
+    doc_data,
+    doc_output,
+    doc_params,
+    doc_returns,
+    doc_settings,
+    doc_training,
+)
 from ._files import staged
 from ._keys import IMPUTED
 from ._logging import PACKAGE_LOGGER  # noqa: F401  (log lines go where scanpy's go)
 from ._signals import ends_cleanly_on_sigterm
 from ._version import __version__
 from .models import BACKENDS, DEFAULT_METHOD, make_backend
+from .models._registry import methods_doc
 from .models._state import check_replaceable, load_state, save_state
 
 logger = logging.getLogger(__name__)
+
+_with_output_docs = doc_params(doc_output=doc_output, doc_returns=doc_returns)
 
 FORMAT_VERSION = 2
 
@@ -38,6 +49,12 @@ _ends_cleanly = ends_cleanly_on_sigterm(
 )
 
 
+@doc_params(
+    doc_data=doc_data,
+    doc_training=doc_training,
+    doc_settings=doc_settings,
+    methods=methods_doc(indent=4),
+)
 class Imputer:
     """A dropout imputer that outlives one call: ``fit``, ``impute``, ``save``, ``load``.
 
@@ -47,28 +64,9 @@ class Imputer:
 
     Parameters
     ----------
-    method, layer, labels_key, batch_key, random_state, device, config, **settings
-        As in :func:`scgan.pp.impute_dropouts`.
-    progress
-        Show a progress bar while training: ``None`` on a terminal and in
-        a Jupyter notebook.
-    n_jobs
-        CPU threads for training and imputing: ``None`` follows
-        ``scanpy.settings.n_jobs`` (1 by default), ``-1`` uses every core.
-        Never more than the cores available; torch's own thread count is
-        restored afterwards. With several ``devices`` on the CPU they are
-        shared among the processes (at least one each).
-    devices
-        Train on this many devices (``"began"`` only): one process per
-        CUDA GPU, or per CPU core with ``device="cpu"``, spawned by scgan
-        and joined by ``torch.distributed``. Each trains its share of the
-        gene parts, which gives the same result as one device (to float32
-        rounding); with fewer parts than devices each batch's cells are
-        split instead (data parallel: each process normalises its losses
-        and picks the dropout percentile on its own cells, so results
-        differ slightly). Imputing runs in this process. A script that
-        uses it must start under ``if __name__ == "__main__":``, as Python's
-        ``multiprocessing`` requires.
+    {doc_data}
+    {doc_training}
+    {doc_settings}
 
     Examples
     --------
@@ -121,6 +119,7 @@ class Imputer:
         return self
 
     @_ends_cleanly
+    @_with_output_docs
     def fit_impute(
         self,
         adata: ad.AnnData,
@@ -134,7 +133,15 @@ class Imputer:
     ) -> ad.AnnData | None:
         """Train on ``adata`` and impute the same cells; every argument is checked before training.
 
-        Arguments as in :meth:`impute`.
+        Parameters
+        ----------
+        adata
+            Cells × genes with raw counts (dense or any scipy sparse format).
+        {doc_output}
+
+        Returns
+        -------
+        {doc_returns}
         """
         output = Output(target_batch, only_zeros, n_draws, key_added, copy, write_to)
         self._check_output(output)
@@ -145,6 +152,7 @@ class Imputer:
             return self._write(adata, counts, codes, output)
 
     @_ends_cleanly
+    @_with_output_docs
     def impute(
         self,
         adata: ad.AnnData,
@@ -164,13 +172,18 @@ class Imputer:
         its own batch). With labels derived by clustering, each new cell
         takes the label of the nearest cluster centroid. ``"began"`` imputes
         each cell from its own counts and the training's principal
-        components; at least 10 cells are imputed at a time. Outputs as in
-        :func:`scgan.pp.impute_dropouts`.
+        components; at least 10 cells are imputed at a time.
 
-        ``write_to``: instead of ``adata``, write the layers and the record
-        into this ``.h5ad`` file (a copy of ``adata``'s, e.g. the file of a
-        backed ``adata``), a block of rows at a time: for imputations larger
-        than memory. The layers appear when all blocks are in.
+        Parameters
+        ----------
+        adata
+            Cells × the training genes, raw counts; it may be backed by its
+            file when ``write_to`` is given.
+        {doc_output}
+
+        Returns
+        -------
+        {doc_returns}
         """
         self._check_fitted()
         check_anndata(adata, writes=write_to is None)

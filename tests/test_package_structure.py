@@ -2,6 +2,7 @@
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,23 @@ def test_no_module_below_the_command_line_imports_the_package(path):
     if path.name in TOP and path.parent == PACKAGE:
         return
     assert "scgan" not in _imports(path)
+
+
+def _documented(doc: str) -> list[str]:
+    """The parameter names of a dedented numpy docstring's Parameters section, in order."""
+    section = doc.split("Parameters\n----------\n", 1)[1]
+    section = re.split(r"\n\n\w[\w ]*\n-+\n", section, maxsplit=1)[0]  # up to the next section
+    return [
+        line.lstrip("*") for line in section.splitlines() if line[:1].isalpha() or line[:1] == "*"
+    ]
+
+
+@pytest.mark.parametrize(
+    "func",
+    [scgan.pp.impute_dropouts, scgan.Imputer, scgan.Imputer.fit_impute, scgan.Imputer.impute],
+    ids=lambda f: f.__qualname__,
+)
+def test_the_shared_parameter_texts_document_every_parameter_in_order(func):
+    signature = [p for p in inspect.signature(func).parameters if p != "self"]
+    assert _documented(inspect.getdoc(func)) == signature
+    assert "{" not in inspect.getdoc(func)  # every field filled
