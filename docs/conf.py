@@ -7,7 +7,7 @@ info = metadata("scgan")
 urls = dict(entry.split(", ", 1) for entry in info.get_all("Project-URL"))
 project = info["Name"]
 author = "The scgan developers"
-copyright = f"{date.today().year}, {author}"  # noqa: A001 (Sphinx's name)
+copyright = f"{date.today().year}, {author}"
 version = release = info["Version"]
 
 extensions = [
@@ -21,7 +21,11 @@ extensions = [
     "sphinxarg.ext",
 ]
 
-source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}  # .rst: the API stubs
+source_suffix = {
+    ".rst": "restructuredtext",
+    ".md": "myst-nb",
+    ".ipynb": "myst-nb",
+}  # .rst: the API stubs
 exclude_patterns = ["_build", "results", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 
 # MyST: $…$ math, ::: fences, definition lists; links to headings within the site

@@ -131,3 +131,25 @@ def test_no_page_or_docstring_points_outside_the_repository():
     texts = {page: page.read_text() for page in [*PAGES, ROOT / "CHANGELOG.md", *notebooks]}
     texts |= {path: path.read_text() for path in (ROOT / "scgan").rglob("*.py")}
     assert [str(path) for path, text in texts.items() if outside.search(text)] == []
+
+
+def test_the_ecosystem_entry_agrees_with_the_package():
+    yaml = pytest.importorskip("yaml")
+    import tomllib
+
+    entry = yaml.safe_load((DOCS / "ecosystem" / "meta.yaml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    required = ["name", "description", "project_home", "documentation_home", "install"]
+    required += ["license", "tags", "version", "authors"]
+    assert all(entry.get(key) for key in required)
+    assert (entry["name"], entry["install"]["pypi"]) == (project["name"], project["name"])
+    assert (entry["description"], entry["version"]) == (project["description"], project["version"])
+    assert entry["license"] == project["license"]
+    urls = project["urls"]
+    assert (entry["project_home"], entry["documentation_home"]) == (
+        urls["Source"],
+        urls["Documentation"],
+    )
+    tutorial = entry["tutorials_home"].removeprefix(urls["Documentation"] + "/en/latest/")
+    assert (DOCS / tutorial.replace(".html", ".ipynb")).exists()
+    assert entry["test_command"] in (ROOT / "README.md").read_text()

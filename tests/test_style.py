@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-PATHS = ["scgan", "tests", "benchmarks", "tutorials"]
+PATHS = ["scgan", "tests", "benchmarks", "tutorials", "docs/conf.py"]
 
 
 @pytest.mark.skipif(
