@@ -1,4 +1,4 @@
-"""Device and precision choice."""
+"""Device, precision and thread choice: seeding, cores, devices per run, threads per process."""
 
 import logging
 import os
@@ -102,3 +102,26 @@ def cpu_threads(n_jobs: int | None = None) -> Iterator[int]:
         yield threads
     finally:
         torch.set_num_threads(before)
+
+
+def check_devices(devices: int, device: torch.device) -> int:
+    """``devices`` after checking that this machine has that many of ``device``'s kind.
+
+    On the CPU a device is a process of its own, so at most one per available core.
+    """
+    if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
+        msg = f"devices={devices!r}: must be a positive number of processes"
+        raise ValueError(msg)
+    if device.type == "cuda":
+        have, what = torch.cuda.device_count(), "CUDA GPUs"
+    else:
+        have, what = available_cores(), "CPU cores available"
+    if devices > have:
+        msg = f"devices={devices}, but this machine has {have} {what}; pass devices={have} or fewer"
+        raise ValueError(msg)
+    return devices
+
+
+def process_threads(threads: int, devices: int) -> int:
+    """CPU threads per process when ``threads`` are shared by ``devices`` processes."""
+    return max(1, threads // devices)

@@ -31,7 +31,6 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from ._device import available_cores
 from ._files import remove_leftovers
 
 logger = logging.getLogger(__name__)
@@ -44,24 +43,6 @@ _PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its 
 
 class DistributedError(RuntimeError):
     """A process of a multi-device run failed; the others were stopped."""
-
-
-def check_devices(devices: int, device: torch.device) -> int:
-    """``devices`` after checking that this machine has that many of ``device``'s kind.
-
-    On the CPU a device is a process of its own, so at most one per available core.
-    """
-    if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
-        msg = f"devices={devices!r}: must be a positive number of processes"
-        raise ValueError(msg)
-    if device.type == "cuda":
-        have, what = torch.cuda.device_count(), "CUDA GPUs"
-    else:
-        have, what = available_cores(), "CPU cores available"
-    if devices > have:
-        msg = f"devices={devices}, but this machine has {have} {what}; pass devices={have} or fewer"
-        raise ValueError(msg)
-    return devices
 
 
 @dataclass(frozen=True)
@@ -249,8 +230,3 @@ def gather_to_first(value):
     values = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(value, values, dst=0)
     return values
-
-
-def process_threads(threads: int, devices: int) -> int:
-    """CPU threads per process when ``threads`` are shared by ``devices`` processes."""
-    return max(1, threads // devices)

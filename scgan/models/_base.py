@@ -16,8 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from .._data import Imputation
-from .._device import resolve_device
-from .._distributed import check_devices
+from .._device import check_devices, resolve_device
 
 
 class Backend(ABC):

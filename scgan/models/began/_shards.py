@@ -15,7 +15,7 @@ import torch
 from scipy import sparse
 
 from ... import _distributed as distributed
-from ..._device import seeded
+from ..._device import process_threads, seeded
 from ..._train import train
 from .._grouped import join_groups
 from ._config import BEGANConfig
@@ -103,7 +103,7 @@ def train_on_devices(
     arrays = {"codes": codes, **_csr_arrays("counts", counts)}
     arrays |= _csr_arrays("kept", validation.kept) | _csr_arrays("held", validation.held_out)
     arrays["validation_codes"] = validation.codes.cpu().numpy()
-    threads = distributed.process_threads(torch.get_num_threads(), devices)
+    threads = process_threads(torch.get_num_threads(), devices)
     tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
     result = distributed.run(_train_share, devices, device, threads, tensors, problem)
     cfg = problem.config
