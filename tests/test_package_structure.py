@@ -118,6 +118,21 @@ def test_a_backend_imports_no_other_backend_and_no_anndata_layer(path):
         assert not name.startswith(("scgan._anndata", "scgan._imputer", "scgan.pp", "scgan.tl"))
 
 
+@pytest.mark.parametrize("path", _files("."), ids=lambda p: _module_name(p))
+def test_outside_a_backend_only_its_exported_names_are_used(path):
+    for name in _imports(path):
+        parts = name.split(".")
+        backend = parts[:3]
+        if parts[:2] != ["scgan", "models"] or len(parts) < 4 or not _is_module(".".join(backend)):
+            continue
+        if (
+            _module_name(path).split(".")[:3] == backend
+            or not (PACKAGE / "models" / parts[2]).is_dir()
+        ):
+            continue
+        assert not parts[3].startswith("_"), f"{_module_name(path)} imports {name}"
+
+
 TOP = ["__init__.py", "__main__.py", "_cli.py"]  # the command line uses the public API
 
 

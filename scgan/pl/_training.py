@@ -6,7 +6,7 @@ import numpy as np
 from .._anndata import get_counts
 from .._data import normalise_log
 from .._keys import IMPUTED, MASK_KEY
-from ..models.began._dropout import fit_dropout_curve
+from ..models.began import fit_dropout_curve
 
 PANEL_TITLES = {
     "likelihood": "held-out molecules, Poisson loss",
