@@ -103,12 +103,13 @@ float32. ``X`` and other layers are left as they are; if anything fails,
 
 
 def doc_params(**texts: str):
-    """Fill ``{name}`` fields of the decorated object's docstring with ``texts``.
+    """Fill ``{name}`` fields of the decorated object's docstring: this module's texts and ``texts``.
 
     The docstring is dedented first (:func:`inspect.cleandoc`), so a text
     fills a field at the left margin line for line; a text may itself hold
-    fields (e.g. ``{methods}``), filled from the same ``texts``.
+    fields (e.g. ``{methods}``), filled from ``texts``.
     """
+    texts = {name: value for name, value in globals().items() if name.startswith("doc_")} | texts
 
     def fill(obj):
         doc = cleandoc(obj.__doc__)

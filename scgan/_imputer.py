@@ -20,14 +20,7 @@ from ._anndata import (
     write_imputation_file,
 )
 from ._device import cpu_threads
-from ._docs import (
-    doc_data,
-    doc_output,
-    doc_params,
-    doc_returns,
-    doc_settings,
-    doc_training,
-)
+from ._docs import doc_params
 from ._files import staged
 from ._keys import IMPUTED
 from ._logging import PACKAGE_LOGGER  # noqa: F401  (log lines go where scanpy's go)
@@ -39,7 +32,6 @@ from .models._state import check_replaceable, load_state, save_state
 
 logger = logging.getLogger(__name__)
 
-_with_output_docs = doc_params(doc_output=doc_output, doc_returns=doc_returns)
 
 FORMAT_VERSION = 2
 
@@ -49,12 +41,7 @@ _ends_cleanly = ends_cleanly_on_sigterm(
 )
 
 
-@doc_params(
-    doc_data=doc_data,
-    doc_training=doc_training,
-    doc_settings=doc_settings,
-    methods=methods_doc(indent=4),
-)
+@doc_params(methods=methods_doc(indent=4))
 class Imputer:
     """A dropout imputer that outlives one call: ``fit``, ``impute``, ``save``, ``load``.
 
@@ -119,7 +106,7 @@ class Imputer:
         return self
 
     @_ends_cleanly
-    @_with_output_docs
+    @doc_params()
     def fit_impute(
         self,
         adata: ad.AnnData,
@@ -152,7 +139,7 @@ class Imputer:
             return self._write(adata, counts, codes, output)
 
     @_ends_cleanly
-    @_with_output_docs
+    @doc_params()
     def impute(
         self,
         adata: ad.AnnData,

@@ -4,28 +4,14 @@ from pathlib import Path
 
 import anndata as ad
 
-from .._docs import (
-    doc_data,
-    doc_output,
-    doc_params,
-    doc_returns,
-    doc_settings,
-    doc_training,
-)
+from .._docs import doc_params
 from .._imputer import Imputer
 from .._keys import IMPUTED
 from ..models import DEFAULT_METHOD
 from ..models._registry import methods_doc
 
 
-@doc_params(
-    doc_data=doc_data,
-    doc_output=doc_output,
-    doc_training=doc_training,
-    doc_settings=doc_settings,
-    doc_returns=doc_returns,
-    methods=methods_doc(indent=4),
-)
+@doc_params(methods=methods_doc(indent=4))
 def impute_dropouts(
     adata: ad.AnnData,
     *,
