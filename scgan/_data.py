@@ -114,6 +114,12 @@ def row_chunks(n_rows: int, size: int) -> Iterator[slice]:
         yield slice(start, min(start + size, n_rows))
 
 
+def rows_per_chunk(entries_per_row: int, entries: int, most: int | None = None) -> int:
+    """Rows in a chunk of about ``entries`` entries: at least one, at most ``most``."""
+    rows = entries // max(1, entries_per_row)
+    return max(1, rows if most is None else min(most, rows))
+
+
 def zero_fraction(matrix: sparse.spmatrix) -> float:
     """Share of entries that are zero."""
     size = matrix.shape[0] * matrix.shape[1]

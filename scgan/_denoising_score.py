@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import sparse
 
-from ._data import TARGET_SUM, as_csr, as_dense, normalise_log, row_chunks
+from ._data import TARGET_SUM, as_csr, as_dense, normalise_log, row_chunks, rows_per_chunk
 
 CHUNK_ENTRIES = 2**21
 """Entries (rows × genes) scored at a time: a few dense float64 arrays of 16 MB."""
@@ -39,7 +39,7 @@ def denoising_score(output, train, test) -> dict[str, float]:
 def _log_mse(output, test: sparse.csr_matrix) -> float:
     """Mean over all entries of ``(log-normalised test - log-normalised output)²``."""
     total = 0.0
-    for rows in row_chunks(test.shape[0], _chunk_rows(test)):
+    for rows in row_chunks(test.shape[0], rows_per_chunk(test.shape[1], CHUNK_ENTRIES)):
         truth = normalise_log(test[rows], TARGET_SUM).toarray()
         guess = normalise_log(as_dense(output[rows]), TARGET_SUM)
         total += float(np.square(truth - guess).sum())
@@ -49,11 +49,7 @@ def _log_mse(output, test: sparse.csr_matrix) -> float:
 def _poisson_loss(output, test: sparse.csr_matrix, scale: float) -> float:
     """Mean over all entries of ``d - test * log(d + 1e-6)``, ``d = output * scale``."""
     total = 0.0
-    for rows in row_chunks(test.shape[0], _chunk_rows(test)):
+    for rows in row_chunks(test.shape[0], rows_per_chunk(test.shape[1], CHUNK_ENTRIES)):
         d = as_dense(output[rows]) * scale
         total += float(d.sum() - (test[rows].toarray() * np.log(d + 1e-6)).sum())
     return total / (test.shape[0] * test.shape[1])
-
-
-def _chunk_rows(test) -> int:
-    return max(1, CHUNK_ENTRIES // max(1, test.shape[1]))

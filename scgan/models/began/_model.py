@@ -13,6 +13,7 @@ from ..._data import (
     library_size,
     normalise_log,
     row_chunks,
+    rows_per_chunk,
     zero_fraction,
 )
 from ..._denoising_score import denoising_score
@@ -317,7 +318,7 @@ class BEGANImputer(Backend):
 
     def _chunk_rows(self) -> int:
         """Cells per forward pass when predicting."""
-        return max(1, min(MAX_CHUNK, CHUNK_ENTRIES // (self.n_genes_ * self.n_repeats_)))
+        return rows_per_chunk(self.n_genes_ * self.n_repeats_, CHUNK_ENTRIES, MAX_CHUNK)
 
     def get_state(self) -> dict:
         """The fitted state as plain values, arrays and weights (see ``models._state``)."""
