@@ -88,7 +88,12 @@ def enter_reader_folder(page: Path, folder: Path, monkeypatch) -> None:
         INPUT_FILES[page.name](folder)
 
 
-SLOW_PAGES = {"devices.md", "method.md"}  # their examples start processes or train longer
+SLOW_PAGES = {
+    "devices.md",
+    "method.md",
+    "guide.md",
+    "index.md",
+}  # start processes or train several models
 
 
 @pytest.mark.parametrize(
