@@ -40,16 +40,16 @@ def gan_weights(model) -> dict[str, dict]:
     }
 
 
-def restore_gan(model, state: dict) -> None:
-    """Rebuild ``model``'s networks and load the weights :func:`gan_weights` gave.
+def restore_gan(state: dict, build, device, seed: int) -> tuple:
+    """The networks ``build()`` makes, with the weights :func:`gan_weights` gave.
 
-    The fresh networks are initialised under ``model.random_state``, so the
-    caller's global RNG is left alone.
+    They are made under ``seed``, so the caller's global RNG is left alone.
     """
-    with seeded(model.device_, model.random_state):
-        model._build_networks()
-    model.generator_.load_state_dict(state["generator"])
-    model.discriminator_.load_state_dict(state["discriminator"])
+    with seeded(device, seed):
+        generator, discriminator = build()
+    generator.load_state_dict(state["generator"])
+    discriminator.load_state_dict(state["discriminator"])
+    return generator, discriminator
 
 
 def check_replaceable(path: Path, *, overwrite: bool) -> None:

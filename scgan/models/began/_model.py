@@ -361,7 +361,9 @@ class BEGANImputer(Backend):
         self.dispersion_, self.batch_depth_ = state["dispersion"], state["batch_depth"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
         self.validation_ = state["validation"]
-        restore_gan(self, state)
+        self.generator_, self.discriminator_ = restore_gan(
+            state, self._networks, self.device_, self.random_state
+        )
         return self
 
     def params(self) -> dict:
@@ -380,9 +382,9 @@ class BEGANImputer(Backend):
             "validation": self.validation_,
         }
 
-    def _build_networks(self) -> None:
+    def _networks(self) -> tuple:
         """Fresh networks of the fitted shape (for :func:`restore_gan`)."""
-        self.generator_, self.discriminator_ = networks(
+        return networks(
             self.config, len(self.parts_), self.n_categories_, self.context_.size, self.device_
         )
 

@@ -8,6 +8,7 @@ wants of it, so nothing here touches a backend's attributes.
 """
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +16,10 @@ import torch
 from scipy import sparse
 
 from ... import _distributed as distributed
-from ..._device import process_threads, seeded
+from ..._device import process_threads
 from ..._train import train
 from .._grouped import join_groups
+from .._state import restore_gan
 from ._config import BEGANConfig
 from ._data import Context
 from ._module import Discriminator, Generator
@@ -106,13 +108,9 @@ def train_on_devices(
     threads = process_threads(torch.get_num_threads(), devices)
     tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in arrays.items()}
     result = distributed.run(_train_share, devices, device, threads, tensors, problem)
-    cfg = problem.config
-    with seeded(device, problem.random_state):
-        generator, discriminator = networks(
-            cfg, len(problem.parts), problem.n_categories, problem.context.size, device
-        )
-    generator.load_state_dict(result["generator"])
-    discriminator.load_state_dict(result["discriminator"])
+    shape = (len(problem.parts), problem.n_categories, problem.context.size, device)
+    build = functools.partial(networks, problem.config, *shape)
+    generator, discriminator = restore_gan(result, build, device, problem.random_state)
     best = int(result["best_epoch"])
     return Trained(
         generator,

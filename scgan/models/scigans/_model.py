@@ -171,14 +171,14 @@ class ScIGANsImputer(Backend):
         self.n_classes_, self.n_genes_ = int(state["n_classes"]), int(state["n_genes"])
         self.expressed_ = state["expressed"]
         self.best_epoch_, self.history_ = state["best_epoch"], state["history"]
-        restore_gan(self, state)
+        self.generator_, self.discriminator_ = restore_gan(
+            state, self._networks, self.device_, self.random_state
+        )
         return self
 
-    def _build_networks(self) -> None:
+    def _networks(self) -> tuple:
         """Fresh networks of the fitted shape (for :func:`restore_gan`)."""
-        self.generator_, self.discriminator_ = networks(
-            self.side_, self.n_classes_, self.config.latent_dim, self.device_
-        )
+        return networks(self.side_, self.n_classes_, self.config.latent_dim, self.device_)
 
     def _images(self, counts: sparse.csr_matrix) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Cells divided by their maximum (sparse, genes unpadded); and the maxima."""
