@@ -50,9 +50,9 @@ devices
     rounding); with fewer parts than devices each batch's cells are
     split instead (data parallel: each process normalises its losses
     and picks the dropout percentile on its own cells, so results
-    differ slightly). Imputing runs in this process. A script that
-    uses it must start under ``if __name__ == "__main__":``, as Python's
-    ``multiprocessing`` requires."""
+    differ slightly). Imputing runs in this process. The processes start
+    through scgan's own entry point, so a script needs no
+    ``if __name__ == "__main__":`` guard."""
 
 doc_settings = """\
 **settings
@@ -109,7 +109,8 @@ def doc_params(**texts: str):
     fills a field at the left margin line for line; a text may itself hold
     fields (e.g. ``{methods}``), filled from ``texts``.
     """
-    texts = {name: value for name, value in globals().items() if name.startswith("doc_")} | texts
+    shared = {k: v for k, v in globals().items() if k.startswith("doc_") and isinstance(v, str)}
+    texts = shared | texts
 
     def fill(obj):
         doc = cleandoc(obj.__doc__)

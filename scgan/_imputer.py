@@ -41,7 +41,7 @@ _ends_cleanly = ends_cleanly_on_sigterm(
 )
 
 
-@doc_params(methods=methods_doc(indent=4))
+@doc_params(methods=methods_doc())
 class Imputer:
     """A dropout imputer that outlives one call: ``fit``, ``impute``, ``save``, ``load``.
 

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from scgan._distributed import child
+from ._distributed import child
 
 if __name__ == "__main__":
     sys.exit(child(Path(sys.argv[1]), int(sys.argv[2])))

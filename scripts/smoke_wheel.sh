@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Build the wheel, install it (not editable) into a fresh virtual environment
-# and run a smoke test there: impute_dropouts, the `scgan` command and
-# Imputer.load. The CPU build torch==2.13.0 is installed first, as in
-# scripts/setup.sh. Leaves nothing behind.
+# Install the wheel (not editable) into a fresh virtual environment and run a
+# smoke test there: impute_dropouts, Imputer.save and load, and the `scgan`
+# command. `bash scripts/smoke_wheel.sh [WHEEL]`: without WHEEL it builds one.
+# torch==2.13.0 is installed first, as scripts/setup.sh does (set
+# PIP_EXTRA_INDEX_URL to PyTorch's CPU index where PyPI would give the CUDA
+# build, as the CI workflow does). The environment is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -11,10 +13,14 @@ trap 'rm -rf "$work"' EXIT
 "${PYTHON:-python3}" -m venv "$work/venv"
 py="$work/venv/bin/python"
 pip() { "$py" -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; }
-pip install build
-"$py" -m build -q --wheel --outdir "$work/dist" . >/dev/null
+wheel=${1:-}
+if [ -z "$wheel" ]; then
+  pip install build
+  "$py" -m build -q --wheel --outdir "$work/dist" . >/dev/null
+  wheel=$(ls "$work"/dist/scgan-*.whl)
+fi
 pip install torch==2.13.0
-pip install "$work"/dist/scgan-*.whl
+pip install "$wheel"
 
 cd "$work"  # away from the source tree: the installed package is the one imported
 "$py" - <<'PY'

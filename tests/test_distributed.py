@@ -90,7 +90,7 @@ def test_more_devices_than_the_machine_has_are_refused(sim_batches):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             scgan.Imputer(device="cuda", devices=2)
-    with pytest.raises(ValueError, match="needs method 'began'"):
+    with pytest.raises(ValueError, match="trains on one device; 'began' trains on several"):
         scgan.Imputer("gain", device="cpu", devices=2)
     assert "scgan_imputed" not in adata.layers
 

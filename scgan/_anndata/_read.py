@@ -9,7 +9,7 @@ import anndata as ad
 import numpy as np
 from scipy import sparse
 
-from .._data import as_csr, nonzeros_per_column, row_chunks
+from .._data import as_csr, nonzeros_per_column, row_chunks, rows_per_chunk
 
 MIN_CELLS = 10
 
@@ -24,7 +24,7 @@ def read_rows(matrix, size: int | None = None) -> Iterator[sparse.csr_matrix]:
     file (``read_h5ad(path, backed="r")``) or a dask array: only one block
     at a time is read.
     """
-    size = size or max(1, READ_ENTRIES // max(1, matrix.shape[1]))
+    size = size or rows_per_chunk(matrix.shape[1], READ_ENTRIES)
     for rows in row_chunks(matrix.shape[0], size):
         block = matrix[rows]
         if hasattr(block, "compute"):  # dask

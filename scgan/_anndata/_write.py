@@ -8,7 +8,7 @@ import anndata as ad
 import numpy as np
 from scipy import sparse
 
-from .._data import Imputation, put_observed, row_chunks
+from .._data import Imputation, put_observed, row_chunks, rows_per_chunk
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def _group(file, name: str):
 
 def _dense_dataset(group, name: str, shape: tuple[int, int]) -> None:
     """An empty float32 dataset that anndata reads as a dense array, in chunks of whole rows."""
-    rows = max(1, min(shape[0], 2**20 // max(1, shape[1])))  # about 4 MB
+    rows = rows_per_chunk(shape[1], 2**20, shape[0])  # about 4 MB
     dataset = group.create_dataset(name, shape=shape, dtype=np.float32, chunks=(rows, shape[1]))
     dataset.attrs["encoding-type"], dataset.attrs["encoding-version"] = "array", "0.2.0"
 

@@ -57,7 +57,7 @@ class Backend(ABC):
         self.config = self.config_class() if config is None else config
         if devices != 1:
             if not self.distributes:
-                msg = f"devices={devices} needs method 'began'; {self.name!r} trains on one device"
+                msg = f"devices={devices}: method {self.name!r} trains on one device; 'began' trains on several"
                 raise ValueError(msg)
             check_devices(devices, resolve_device(device))
         self.device, self.devices = device, devices

@@ -15,7 +15,7 @@ BACKENDS: dict[str, type[Backend]] = {
 DEFAULT_METHOD = "began"
 
 
-def methods_doc(indent: int = 8) -> str:
+def methods_doc(indent: int = 4) -> str:
     """The registry as a bullet list, its later lines indented by ``indent`` spaces."""
     items = [f"- ``{name!r}``: {backend.summary}." for name, backend in BACKENDS.items()]
     return ("\n" + " " * indent).join(items)

@@ -11,7 +11,7 @@ from ..models import DEFAULT_METHOD
 from ..models._registry import methods_doc
 
 
-@doc_params(methods=methods_doc(indent=4))
+@doc_params(methods=methods_doc())
 def impute_dropouts(
     adata: ad.AnnData,
     *,

@@ -1,7 +1,7 @@
 """The conditional BEGAN imputer (the seed's improved scIGANs).
 
 The rest of scgan uses only the names in ``__all__``; the modules are this
-backend's own (``tests/test_package_structure.py`` checks both ways).
+backend's own (``tests/test_package_structure.py`` checks it).
 """
 
 from ._config import BEGANConfig

@@ -149,6 +149,11 @@ def gene_shares(counts: sparse.csr_matrix) -> np.ndarray:
     return total / max(total.sum(), 1.0)
 
 
+def code_tensor(codes: np.ndarray, device) -> torch.Tensor:
+    """Condition codes (cells × conditions) as an int64 tensor on ``device``."""
+    return torch.from_numpy(np.array(codes, dtype=np.int64)).to(device)
+
+
 def dense_counts(counts: sparse.csr_matrix, rows: np.ndarray, device) -> torch.Tensor:
     """``counts[rows]`` as a dense float32 tensor on ``device``, with one zero padding column."""
     block = counts[rows].toarray()

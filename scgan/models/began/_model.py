@@ -21,7 +21,7 @@ from ..._device import SeededStream
 from .._base import Backend, Imputation, condition_codes
 from .._state import gan_weights, restore_gan
 from ._config import BEGANConfig
-from ._data import Context, dense_counts, gene_shares, hold_out_molecules
+from ._data import Context, code_tensor, dense_counts, gene_shares, hold_out_molecules
 from ._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
 from ._output import expected_log_count, negative_binomial_draw, predictive_spread
 from ._partition import gene_partitions, resolve_repeats
@@ -112,7 +112,7 @@ class BEGANImputer(Backend):
         return self
 
     def _codes(self, codes: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.array(codes, dtype=np.int64)).to(self.device_)
+        return code_tensor(codes, self.device_)
 
     def _train(self, counts, codes, validation: Validation) -> None:
         """Train the networks, with ``self.devices`` processes (see :mod:`._shards`)."""
@@ -314,7 +314,7 @@ class BEGANImputer(Backend):
     def _block_rows(self) -> int:
         """Rows per block of :meth:`impute_blocks`: whole prediction chunks."""
         chunk = self._chunk_rows()
-        return chunk * max(1, BLOCK_ENTRIES // (chunk * self.n_genes_))
+        return chunk * rows_per_chunk(chunk * self.n_genes_, BLOCK_ENTRIES)
 
     def _chunk_rows(self) -> int:
         """Cells per forward pass when predicting."""

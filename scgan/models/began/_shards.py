@@ -21,7 +21,7 @@ from ..._train import train
 from .._grouped import join_groups
 from .._state import restore_gan
 from ._config import BEGANConfig
-from ._data import Context
+from ._data import Context, code_tensor
 from ._module import Discriminator, Generator
 from ._plan import BEGANPlan, Shard, TrainingData, Validation, networks
 
@@ -65,7 +65,7 @@ def train_networks(
         counts,
         torch.as_tensor(problem.parts[parts], device=device),
         problem.context,
-        torch.from_numpy(np.array(codes, dtype=np.int64)).to(device),
+        code_tensor(codes, device),
         torch.as_tensor(problem.log_shares, device=device),
         device,
     )
