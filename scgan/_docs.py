@@ -7,6 +7,10 @@ as it stands in a dedented docstring.
 
 from inspect import cleandoc
 
+doc_adata = """\
+adata
+    Cells × genes with raw counts (dense or any scipy sparse format)."""
+
 doc_data = """\
 method
     Backend name (``scgan.models.BACKENDS``):

@@ -32,7 +32,6 @@ from .models._state import check_replaceable, load_state, save_state
 
 logger = logging.getLogger(__name__)
 
-
 FORMAT_VERSION = 2
 
 # files being written are left as they were: a partial file is removed, the layers of write_to undone
@@ -122,8 +121,7 @@ class Imputer:
 
         Parameters
         ----------
-        adata
-            Cells × genes with raw counts (dense or any scipy sparse format).
+        {doc_adata}
         {doc_output}
 
         Returns

@@ -53,8 +53,7 @@ def impute_dropouts(
 
     Parameters
     ----------
-    adata
-        Cells × genes with raw counts (dense or any scipy sparse format).
+    {doc_adata}
     {doc_data}
     {doc_output}
     n_repeats

@@ -360,11 +360,11 @@ class Validation:
 
 
 VALIDATION_ENTRIES = 2**21
-"""Cells × part entries scored at a time in the validation (at most 512 cells)."""
+"""Cells × part entries scored at a time in the validation (about; see ``_n_chunks``)."""
 
 
 def _n_chunks(n_rows: int, entries_per_row: int) -> int:
-    """Chunks of at most 512 rows and about ``VALIDATION_ENTRIES`` entries."""
+    """Enough chunks for at most about ``VALIDATION_ENTRIES`` entries and 1 023 rows each."""
     return max(1, n_rows // 512, -(-n_rows * entries_per_row // VALIDATION_ENTRIES))
 
 
