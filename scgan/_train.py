@@ -280,8 +280,60 @@ class _frozen:
             p.requires_grad_(True)
 
 
-def _adam(spec: Optimiser) -> torch.optim.Adam:
-    return torch.optim.Adam(spec.param_groups, betas=spec.betas, fused=True if spec.fused else None)
+def _adam(spec: Optimiser) -> "torch.optim.Adam | FusedAdam":
+    if spec.fused:
+        return FusedAdam(spec.param_groups, spec.betas)
+    return torch.optim.Adam(spec.param_groups, betas=spec.betas)
+
+
+class FusedAdam:
+    """Adam by torch's fused kernel, stepping exactly as ``torch.optim.Adam(fused=True)``.
+
+    Without ``torch.optim``, whose first optimiser in a process imports
+    torch's compiler (about 2 s on a CPU) to mark its methods. No weight
+    decay; parameters without a gradient are skipped.
+    """
+
+    def __init__(self, param_groups: list[dict], betas: tuple[float, float], eps: float = 1e-8):
+        self.param_groups = [{**group, "params": list(group["params"])} for group in param_groups]
+        self.betas, self.eps = betas, eps
+        self.state: dict[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            steps, averages, squares = map(list, zip(*map(self._state, params), strict=True))
+            torch._foreach_add_(steps, 1)
+            torch._fused_adam_(
+                params,
+                [p.grad for p in params],
+                averages,
+                squares,
+                [],
+                steps,
+                lr=group["lr"],
+                beta1=self.betas[0],
+                beta2=self.betas[1],
+                weight_decay=0.0,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
+
+    def _state(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The step count, first and second moments of ``p`` (zero at the start)."""
+        if p not in self.state:
+            step = torch.zeros((), dtype=torch.float32, device=p.device)
+            self.state[p] = (step, torch.zeros_like(p), torch.zeros_like(p))
+        return self.state[p]
 
 
 def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
@@ -295,7 +347,12 @@ def check_finite(loss: torch.Tensor, *, what: str, step: int) -> None:
 
 
 def optimizer_step(
-    optimizer: torch.optim.Optimizer, loss: torch.Tensor, *, what: str, step: int, before=None
+    optimizer: "torch.optim.Optimizer | FusedAdam",
+    loss: torch.Tensor,
+    *,
+    what: str,
+    step: int,
+    before=None,
 ):
     """Back-propagate ``loss`` and step, stopping with a clear message if it is not finite.
 

@@ -1,5 +1,8 @@
 """The one adversarial training loop, on a toy game."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +11,7 @@ from torch import nn
 from scgan._train import (
     AdversarialPlan,
     DivergenceError,
+    FusedAdam,
     LossOutput,
     Optimiser,
     train,
@@ -124,3 +128,41 @@ def test_began_balance_moves_k_towards_equilibrium_and_clips():
     balance.update(torch.tensor(1.0), torch.tensor(50.0))
     assert balance.k.item() == 0.0  # clipped at 0
     assert balance.discriminator_loss(torch.tensor(1.0), torch.tensor(2.0)).item() == 1.0
+
+
+def test_fused_adam_steps_as_torch_adam_with_its_fused_kernel():
+    torch.manual_seed(0)
+    mine, theirs = nn.Linear(5, 3), nn.Linear(5, 3)
+    theirs.load_state_dict(mine.state_dict())
+    groups = [{"params": [mine.weight], "lr": 0.1}, {"params": [mine.bias], "lr": 0.01}]
+    ours = FusedAdam(groups, betas=(0.8, 0.99))
+    reference = torch.optim.Adam(
+        [{"params": [theirs.weight], "lr": 0.1}, {"params": [theirs.bias], "lr": 0.01}],
+        betas=(0.8, 0.99),
+        fused=True,
+    )
+    x = torch.randn(7, 5)
+    for step in range(4):
+        for net, optimiser in ((mine, ours), (theirs, reference)):
+            optimiser.zero_grad(set_to_none=True)
+            if step == 2:  # the bias has no gradient: skipped by both
+                (net.weight.sum() + net(x).detach().sum()).backward()
+            else:
+                net(x).square().sum().backward()
+            optimiser.step()
+        assert torch.equal(mine.weight, theirs.weight)
+        assert torch.equal(mine.bias, theirs.bias)
+
+
+def test_training_the_imputer_does_not_import_torchs_compiler():
+    code = (
+        "import sys, numpy as np, scgan\n"
+        "x = np.random.default_rng(0).poisson(2.0, (80, 20)).astype(np.float32)\n"
+        "from scgan.models.began import BEGANConfig, BEGANImputer\n"
+        "BEGANImputer(BEGANConfig(epochs=1, side=2), progress=False).fit(x)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False"
