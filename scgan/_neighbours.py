@@ -1,9 +1,12 @@
-"""Each cell's nearest other cells, on the principal components of its log-normalised counts."""
+"""Each cell's nearest other cells, on the principal components of its log-normalised counts.
+
+scikit-learn is imported where it is used: the training processes that
+scgan starts for several devices import this module and never use it
+(importing scikit-learn takes about 2 s).
+"""
 
 import numpy as np
 from scipy import sparse
-from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
 
 PCA_GENES = 2000
 """Neighbours are found on the principal components of at most this many most variable genes."""
@@ -25,6 +28,8 @@ def nearest_neighbours(
     k = min(k, n_cells - 1)
     if values.shape[1] > PCA_GENES:
         values = values[:, np.sort(np.argsort(-column_variance(values), kind="stable")[:PCA_GENES])]
+    from sklearn.decomposition import PCA
+
     n_comps = min(n_pcs, min(values.shape) - 1)
     embedding = PCA(n_comps, svd_solver="arpack", random_state=random_state).fit_transform(values)
     return knn(embedding, k + 1, random_state)[0][:, 1:]
@@ -40,6 +45,8 @@ def knn(embedding: np.ndarray, k: int, random_state: int = 0) -> tuple[np.ndarra
     n_points = len(embedding)
     k = min(k, n_points)
     if n_points <= EXACT_CELLS:
+        from sklearn.neighbors import NearestNeighbors
+
         distances, others = NearestNeighbors(n_neighbors=k - 1).fit(embedding).kneighbors()
     else:
         from pynndescent import NNDescent

@@ -120,6 +120,19 @@ def test_the_anndata_layer_the_loop_and_the_process_tools_load_no_model():
     assert result.stdout.strip() == "[]"
 
 
+def test_a_training_process_loads_its_backend_and_torch_only():
+    """What a process started for several devices imports: no scikit-learn, scanpy or other backend."""
+    heavy = ("sklearn", "scanpy", "anndata", "pandas", "scipy.optimize", "torch._dynamo")
+    heavy += tuple(f"scgan.models.{b}" for b in BACKENDS if b != "began")
+    code = (
+        "import sys, scgan._worker, scgan.models.began._shards; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("path", _files("models"), ids=lambda p: _module_name(p))
 def test_a_backend_imports_no_other_backend_and_nothing_above_models(path):
     mine = _module_name(path).split(".")[2:3]

@@ -1,5 +1,7 @@
 """Every backend in the registry keeps the contract ``scgan.Imputer`` relies on."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ from conftest import TINY
 
 import scgan
 from scgan._anndata import get_counts
+from scgan._train import FusedAdam
 from scgan.models import BACKENDS, Backend, Imputation
 
 METHODS = sorted(BACKENDS)
@@ -107,15 +110,15 @@ def test_only_the_training_loop_steps_optimisers(sim_batches, method, monkeypatc
     import inspect
 
     callers = []
-    for name in ("__init__", "step"):
-        original = getattr(torch.optim.Adam, name)
+    for optimiser, name in itertools.product((torch.optim.Adam, FusedAdam), ("__init__", "step")):
+        original = getattr(optimiser, name)
 
         def recorded(self, *args, _original=original, **kwargs):
             outside_torch = (f.filename for f in inspect.stack()[1:] if "/torch/" not in f.filename)
             callers.append(next(outside_torch))
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(torch.optim.Adam, name, recorded)
+        monkeypatch.setattr(optimiser, name, recorded)
     counts = get_counts(sim_batches)
     BACKENDS[method](BACKENDS[method].config_class(**TINY[method])).fit(counts)
     assert callers and {

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import sparse
-from sklearn.decomposition import PCA
 
 from ..._data import TARGET_SUM, row_chunks
 from ..._neighbours import PCA_GENES, column_variance
@@ -74,6 +73,8 @@ class Context:
         loadings = np.zeros((n_genes + 1, k), np.float32)
         centre = np.zeros(n_genes + 1, np.float32)
         if k:
+            from sklearn.decomposition import PCA  # not imported by the training processes
+
             rows = np.sort(rng.choice(n_cells, min(n_cells, PCA_CELLS), replace=False))
             sample = counts[rows].log1p()
             genes = np.sort(np.argsort(-column_variance(sample), kind="stable")[:PCA_GENES])

@@ -4,7 +4,7 @@ import logging
 
 import numpy as np
 import torch
-from scipy import optimize, sparse
+from scipy import sparse
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def fit_dropout_curve(log_norm: sparse.spmatrix) -> tuple[float, float]:
     def curve(v, mid, s):
         return 1.0 / (1.0 + np.exp(np.clip(s * (v - mid), -50, 50)))
 
-    (mid, s), _ = optimize.curve_fit(curve, x, y, p0=(np.median(x), 2.0), maxfev=10_000)
+    from scipy.optimize import curve_fit  # not imported by the training processes
+
+    (mid, s), _ = curve_fit(curve, x, y, p0=(np.median(x), 2.0), maxfev=10_000)
     return float(mid), float(abs(s))
 
 
