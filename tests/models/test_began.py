@@ -9,7 +9,7 @@ from scgan._anndata import get_counts
 from scgan.models.began import BEGANConfig, BEGANImputer, Discriminator, Generator
 from scgan.models.began._data import Context, hold_out_molecules, thin
 from scgan.models.began._output import expected_log_count, predictive_spread
-from scgan.models.began._plan import predict
+from scgan.models.began._plan import predict, read
 
 SETTINGS = TINY["began"]
 
@@ -94,11 +94,11 @@ def test_a_blind_part_never_sees_its_own_genes():
     changed[:, :4] = torch.as_tensor(rng.poisson(9.0, (5, 4)), dtype=torch.float32)
     codes = _codes([], 5)
     blind = torch.zeros(5, 4)
-    before, _ = predict(G, context, parts, x, blind, codes)
-    after, _ = predict(G, context, parts, changed, blind, codes)
+    before, _ = predict(G, read(context, parts, x, blind), codes)
+    after, _ = predict(G, read(context, parts, changed, blind), codes)
     torch.testing.assert_close(before[:, 0], after[:, 0])
     assert not torch.allclose(before[:, 1:], after[:, 1:])  # the other parts see them
-    seeing, _ = predict(G, context, parts, changed, torch.ones(5, 4), codes)
+    seeing, _ = predict(G, read(context, parts, changed, torch.ones(5, 4)), codes)
     assert not torch.allclose(seeing[:, 0], after[:, 0])
 
 

@@ -25,7 +25,7 @@ from ._data import Context, code_tensor, dense_counts, gene_shares, hold_out_mol
 from ._dropout import calibrate_quantile, fit_dropout_curve, group_mean_fill
 from ._output import expected_log_count, negative_binomial_draw, predictive_spread
 from ._partition import gene_partitions, resolve_repeats
-from ._plan import Validation, networks, predict
+from ._plan import Validation, networks, predict, read
 from ._shards import Problem, train_networks, train_on_devices
 
 logger = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ class BEGANImputer(Backend):
         if target_batch is not None:
             target = cell_codes.clone()
             target[:, 1] = target_batch
-        log_rate, library = predict(G, self.context_, parts, x, see, cell_codes, target)
+        log_rate, library = predict(G, read(self.context_, parts, x, see), cell_codes, target)
         log_mean = log_rate.float() + torch.log(library)[:, :, None]
         dispersion = self.dispersion_[0 if seen else 1] if theta else None
         return self._by_gene(log_mean.exp(), len(rows)), dispersion

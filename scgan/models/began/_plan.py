@@ -1,6 +1,6 @@
 """The BEGAN imputer's training plan: its networks, batches and losses for the one loop."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,6 +139,7 @@ class BEGANPlan(PairPlan):
         self.ratios: list[torch.Tensor] = []  # L(G)/L(x) of the first epoch, for gamma="auto"
         self.generator_stream = torch.Generator(device="cpu").manual_seed(self.random_state)
         self.shuffled, self.position, self.epoch = None, 0, 0
+        self.validation_chunks: list[ValidationChunk] | None = None
 
     def optimisers(self) -> dict[str, Optimiser]:
         cfg = self.config
@@ -193,7 +194,9 @@ class BEGANPlan(PairPlan):
     def forward(self, batch):
         _, seen, rest, keep, see, codes = batch
         data = self.data
-        log_rate, library = predict(self.generator, data.context, data.parts, seen, see, codes)
+        log_rate, library = predict(
+            self.generator, read(data.context, data.parts, seen, see), codes
+        )
         scale = (1 - keep) / keep  # unseen per seen molecule
         log_mean = log_rate + torch.log(library * scale)[:, :, None]
         fake = None
@@ -267,7 +270,13 @@ class BEGANPlan(PairPlan):
     def after_epoch(self) -> dict[str, float]:
         if self.config.gamma == "auto" and self.epoch == 0 and self.ratios:
             self.balance.gamma = torch.stack(self.ratios).mean(dim=0)
-        return self.validation.losses(self.generator, self.data, self.shard)
+        rows = self.validation.chunks(self.shard, self.data.parts.numel())
+        if len(rows) > 1:  # read again, a chunk at a time
+            chunks = (self.validation.read(self.data, chunk) for chunk in rows)
+            return self.validation.losses(self.generator, chunks)
+        if self.validation_chunks is None:  # the same cells every epoch: kept
+            self.validation_chunks = [self.validation.read(self.data, rows[0])]
+        return self.validation.losses(self.generator, self.validation_chunks)
 
     def synchronise(self, optimiser) -> None:
         """Average the gradients over the processes that split each batch's cells."""
@@ -279,34 +288,65 @@ class BEGANPlan(PairPlan):
                     all_mean(p.grad)
 
 
-def predict(
-    generator: Generator,
+@dataclass(frozen=True)
+class Inputs:
+    """What G reads of counts ``x`` for a ``see`` mask (:func:`read`), before its networks."""
+
+    own: torch.Tensor  # (cells, parts, side²) each part's own counts
+    values: torch.Tensor  # (cells, parts, side²) G's input: own values, 0 where blind
+    context: torch.Tensor  # (cells, parts, context size)
+    library: torch.Tensor  # (cells, parts) the library each part's rates are per
+    seen: torch.Tensor  # (cells, parts, 1) True where a part sees its own genes
+
+
+def read(
     context: Context,
     parts: torch.Tensor,
     x: torch.Tensor,
     see: torch.Tensor,
+    own: torch.Tensor | None = None,
+) -> Inputs:
+    """G's inputs for counts ``x`` (cells × genes + 1) and ``own``, its counts by part.
+
+    ``see`` (cells × parts) is 1 where a part sees its own genes.
+    """
+    own = by_part(x, parts) if own is None else own
+    whole, library = context(x, own, see, parts)
+    return Inputs(own, own_values(x, parts, see), whole, library, see[:, :, None] > 0.5)
+
+
+def predict(
+    generator: Generator,
+    inputs: Inputs,
     codes: torch.Tensor,
     target_codes: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """G's log rates of counts ``x`` (cells × genes + 1) per part, and each part's library size.
+    """G's log rates per part from its ``inputs`` (:func:`read`), and each part's library size.
 
-    ``see`` (cells × parts) is 1 where a part sees its own genes, whose
-    counts then update G's prediction (:meth:`Generator.update`). The log
-    expected count at ``x``'s depth is the log rate plus the log library.
-    With ``target_codes`` (e.g. another batch), the rates move by G's
-    difference between the cell under those codes and under its own.
+    Where a part sees its own genes, their counts update G's prediction
+    (:meth:`Generator.update`). The log expected count at the counts'
+    depth is the log rate plus the log library. With ``target_codes``
+    (e.g. another batch), the rates move by G's difference between the cell
+    under those codes and under its own.
     """
-    own = by_part(x, parts)
-    whole, library = context(x, own, see, parts)
-    values = own_values(x, parts, see)
-    prior = generator(values, whole, codes)
+    prior = generator(inputs.values, inputs.context, codes)
     log_rate = prior
-    seen = see[:, :, None] > 0.5
-    if seen.any():
-        log_rate = torch.where(seen, generator.update(prior, own, library), prior)
+    if inputs.seen.any():
+        updated = generator.update(prior, inputs.own, inputs.library)
+        log_rate = torch.where(inputs.seen, updated, prior)
     if target_codes is not None:
-        log_rate = log_rate + generator(values, whole, target_codes) - prior
-    return log_rate, library
+        log_rate = log_rate + generator(inputs.values, inputs.context, target_codes) - prior
+    return log_rate, inputs.library
+
+
+@dataclass(frozen=True)
+class ValidationChunk:
+    """Validation cells of one chunk: their codes, held-out counts by part, G's inputs per mode."""
+
+    codes: torch.Tensor
+    target: torch.Tensor  # (cells, parts, side²)
+    valid: torch.Tensor  # (parts, side²) 1 at genes, 0 at the padding
+    modes: tuple[Inputs, Inputs]  # every part seeing its genes, every part blind
 
 
 @dataclass
@@ -324,35 +364,46 @@ class Validation:
     fraction: float
     log_factorials: float | None = None  # the loss's ``log y!`` part, the same every epoch
 
-    def losses(self, generator: Generator, data: TrainingData, shard: Shard) -> dict[str, float]:
+    def chunks(self, shard: Shard, entries_per_row: int) -> list[np.ndarray]:
+        """The rows of this process's share (its parts, or its cells), in chunks."""
+        n_rows = self.kept.shape[0]
+        rows = np.arange(n_rows)[shard.rows(n_rows)]
+        return np.array_split(rows, _n_chunks(len(rows), entries_per_row))
+
+    def read(self, data: TrainingData, rows: np.ndarray) -> ValidationChunk:
+        """The validation cells ``rows`` as G reads them, for ``data``'s parts."""
+        parts = data.parts
+        x = dense_counts(self.kept, rows, data.device)
+        target = by_part(dense_counts(self.held_out, rows, data.device), parts)
+        codes = self.codes[torch.as_tensor(rows, device=self.codes.device)]
+        see = torch.ones((len(rows), len(parts)), device=x.device)
+        seeing = read(data.context, parts, x, see)
+        modes = (seeing, read(data.context, parts, x, see * 0, seeing.own))
+        return ValidationChunk(codes, target, (parts < self.kept.shape[1]).float(), modes)
+
+    def losses(self, generator: Generator, chunks: Iterable[ValidationChunk]) -> dict[str, float]:
         """Loss per held-out entry with every part seeing its genes, blind, and their sum.
 
-        The Poisson loss per entry, averaged per part and summed over parts; each process adds its share (its parts, or its cells).
+        The Poisson loss per entry, averaged per part and summed over parts,
+        on ``chunks`` (:meth:`read`); each process adds its share.
         """
         was_training = generator.training
         generator.eval()
-        parts = data.parts
-        valid = (parts < self.kept.shape[1]).float()
         totals = torch.zeros(3, dtype=torch.float64)  # seen, blind, log y!
-        n_rows = self.kept.shape[0]
-        rows = np.arange(n_rows)[shard.rows(n_rows)]
+        scale = self.fraction / (1 - self.fraction)
         with torch.no_grad():
-            for chunk in np.array_split(rows, _n_chunks(len(rows), parts.numel())):
-                x = dense_counts(self.kept, chunk, data.device)
-                target = by_part(dense_counts(self.held_out, chunk, data.device), parts)
-                codes = self.codes[torch.as_tensor(chunk, device=self.codes.device)]
+            for chunk in chunks:
+                target, valid = chunk.target, chunk.valid
                 if self.log_factorials is None:
                     constant = torch.lgamma(target + 1) * valid
                     totals[2] += (constant.sum(dim=(0, 2)) / valid.sum(dim=1)).sum().double().cpu()
-                for mode in (0, 1):
-                    see = torch.full((len(chunk), len(parts)), float(1 - mode), device=x.device)
-                    log_rate, library = predict(generator, data.context, parts, x, see, codes)
-                    scale = self.fraction / (1 - self.fraction)
+                for mode, inputs in enumerate(chunk.modes):
+                    log_rate, library = predict(generator, inputs, chunk.codes)
                     log_mean = log_rate.float() + torch.log(library * scale)[:, :, None]
                     loss = poisson_loss(log_mean, target) * valid
                     totals[mode] += (loss.sum(dim=(0, 2)) / valid.sum(dim=1)).sum().double().cpu()
         generator.train(was_training)
-        seen, blind, log_factorials = (all_sum(totals) / n_rows).tolist()
+        seen, blind, log_factorials = (all_sum(totals) / self.kept.shape[0]).tolist()
         if self.log_factorials is None:
             self.log_factorials = log_factorials
         seen, blind = seen + self.log_factorials, blind + self.log_factorials
@@ -360,7 +411,9 @@ class Validation:
 
 
 VALIDATION_ENTRIES = 2**21
-"""Cells × part entries scored at a time in the validation (about; see ``_n_chunks``)."""
+"""Cells × part entries scored at a time in the validation (about; see ``_n_chunks``). What G
+reads of them is kept between epochs when they are one chunk (about 40 MB at most), else read
+again each epoch."""
 
 
 def _n_chunks(n_rows: int, entries_per_row: int) -> int:
