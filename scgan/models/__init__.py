@@ -22,28 +22,14 @@ if TYPE_CHECKING:
         MisGANImputer,
     )
 
-_WHERE = {
-    "Backend": "._base",
-    "Imputation": "._base",
-    "BACKENDS": "._registry",
-    "DEFAULT_METHOD": "._registry",
-    "make_backend": "._registry",
-    "BEGANConfig": ".began",
-    "BEGANImputer": ".began",
-    "ScIGANsConfig": ".scigans",
-    "ScIGANsImputer": ".scigans",
-    **dict.fromkeys(
-        (
-            "GAINBackend",
-            "GAINConfig",
-            "GAINImputer",
-            "MisGANBackend",
-            "MisGANConfig",
-            "MisGANImputer",
-        ),
-        ".tabular",
-    ),
+_MODULES = {  # where each name lives
+    "._base": "Backend Imputation",
+    "._registry": "BACKENDS DEFAULT_METHOD make_backend",
+    ".began": "BEGANConfig BEGANImputer",
+    ".scigans": "ScIGANsConfig ScIGANsImputer",
+    ".tabular": "GAINBackend GAINConfig GAINImputer MisGANBackend MisGANConfig MisGANImputer",
 }
+_WHERE = {name: module for module, names in _MODULES.items() for name in names.split()}
 __all__ = [
     "BACKENDS",
     "DEFAULT_METHOD",
