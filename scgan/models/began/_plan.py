@@ -270,13 +270,13 @@ class BEGANPlan(PairPlan):
     def after_epoch(self) -> dict[str, float]:
         if self.config.gamma == "auto" and self.epoch == 0 and self.ratios:
             self.balance.gamma = torch.stack(self.ratios).mean(dim=0)
-        rows = self.validation.chunks(self.shard, self.data.parts.numel())
-        if len(rows) > 1:  # read again, a chunk at a time
+        chunks = self.validation_chunks
+        if chunks is None:  # several chunks are read again each epoch, one at a time
+            rows = self.validation.chunks(self.shard, self.data.parts.numel())
             chunks = (self.validation.read(self.data, chunk) for chunk in rows)
-            return self.validation.losses(self.generator, chunks)
-        if self.validation_chunks is None:  # the same cells every epoch: kept
-            self.validation_chunks = [self.validation.read(self.data, rows[0])]
-        return self.validation.losses(self.generator, self.validation_chunks)
+            if len(rows) == 1:  # the same cells every epoch: kept
+                chunks = self.validation_chunks = list(chunks)
+        return self.validation.losses(self.generator, chunks)
 
     def synchronise(self, optimiser) -> None:
         """Average the gradients over the processes that split each batch's cells."""
@@ -378,7 +378,7 @@ class Validation:
         codes = self.codes[torch.as_tensor(rows, device=self.codes.device)]
         see = torch.ones((len(rows), len(parts)), device=x.device)
         seeing = read(data.context, parts, x, see)
-        modes = (seeing, read(data.context, parts, x, see * 0, seeing.own))
+        modes = (seeing, read(data.context, parts, x, torch.zeros_like(see), seeing.own))
         return ValidationChunk(codes, target, (parts < self.kept.shape[1]).float(), modes)
 
     def losses(self, generator: Generator, chunks: Iterable[ValidationChunk]) -> dict[str, float]:
