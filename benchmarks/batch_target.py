@@ -9,9 +9,12 @@ Two data sets with batches:
   marker set (``MARKERS``) with the highest mean standardised log
   expression, computed within each batch on the raw counts.
 
-Rows: the raw counts, MAGIC, the no-learning rule, and one scgan model per
+Rows: the raw counts, MAGIC, the no-learning rule, one scgan model per
 set (``batch_key`` given) with four outputs: zeros filled, denoised, and
-both as if every cell were measured in the first batch (``target_batch``).
+both as if every cell were measured in the first batch (``target_batch``),
+and, where scvi-tools is installed, scVI with the batches (its default
+training), with each cell's own batch and as if in the first
+(``transform_batch``).
 Mixing: ``ilisi`` and ``batch_asw`` (1 = mixed); structure: ``ari`` and
 ``silhouette_labels``; on the simulation also the Pearson correlation with
 the true counts at the dropouts. The real set is scored with 10 % of its
@@ -22,6 +25,8 @@ and writes ``results/batch_target_<dataset>.md``.
 """
 
 import argparse
+import importlib.util
+from functools import partial
 from pathlib import Path
 
 import anndata as ad
@@ -76,6 +81,9 @@ def _run(name: str, adata: ad.AnnData) -> pd.DataFrame:
         f"began → {first}, denoised": {"target_batch": first, "only_zeros": False},
     }
     methods |= scgan.tl.gan_outputs(outputs, progress=False)
+    if importlib.util.find_spec("scvi") is not None:
+        scvi = scgan.tl.BASELINES["scvi"]
+        methods |= {"scVI": scvi, f"scVI → {first}": partial(scvi, target_batch=first)}
     df = scgan.tl.benchmark(
         adata,
         methods,

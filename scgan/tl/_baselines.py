@@ -3,7 +3,7 @@
 Every baseline takes a CSR matrix of raw counts (cells × genes), keeps it
 sparse, and returns a dense float32 matrix of imputed counts on each cell's
 own library size (MAGIC is handed a dense matrix: magic-impute's own need).
-None of them uses ``batches``; the argument keeps the shape common with
+Only scVI uses ``batches``; the argument keeps the shape common with
 scgan's own imputers (:func:`scgan.tl.gan_method`).
 """
 
@@ -172,8 +172,13 @@ def magic(counts, *, labels=None, batches=None, random_state=0):
     return (np.maximum(smoothed, 0) ** 2 * (lib / 1e4)[:, None]).astype(np.float32)
 
 
-def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None):
-    """scVI (Lopez et al. 2018) through ``scvi-tools``: its denoised expression times library size."""
+def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None, target_batch=None):
+    """scVI (Lopez et al. 2018) through ``scvi-tools``: its denoised expression times library size.
+
+    With ``batches`` scVI is conditioned on them, and ``target_batch`` gives
+    every cell's expression as if measured in that batch (its
+    ``transform_batch``).
+    """
     try:
         import scvi as scvi_tools
     except ImportError as err:
@@ -181,13 +186,22 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None):
         raise ImportError(msg) from err
     import anndata as ad
 
+    batches = None if batches is None else np.asarray(batches).astype(str)
+    if target_batch is not None and (batches is None or str(target_batch) not in set(batches)):
+        raise ValueError(f"target_batch={target_batch!r} is not one of the batches given")
     scvi_tools.settings.seed = random_state
     adata = ad.AnnData(sparse.csr_matrix(counts, dtype=np.float32))
-    scvi_tools.model.SCVI.setup_anndata(adata)
+    if batches is not None:
+        adata.obs["batch"] = batches
+    scvi_tools.model.SCVI.setup_anndata(adata, batch_key=None if batches is None else "batch")
     model = scvi_tools.model.SCVI(adata)
     model.train(max_epochs=max_epochs, accelerator="cpu", enable_progress_bar=False)
     lib = library_size(counts)
-    expression = model.get_normalized_expression(library_size=1.0, return_numpy=True)
+    expression = model.get_normalized_expression(
+        library_size=1.0,
+        transform_batch=None if target_batch is None else str(target_batch),
+        return_numpy=True,
+    )
     return (expression * lib[:, None]).astype(np.float32)
 
 

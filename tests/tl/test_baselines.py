@@ -117,3 +117,18 @@ def test_knn_hurdle_is_the_neighbourhood_share_times_its_value(sim_batches):
         share = (len(expressing) + rate[gene]) / 7
         expected = np.expm1(share * value) * library[cell] / 1e4
         assert out[cell, gene] == pytest.approx(expected, rel=1e-5)
+
+
+def test_scvi_moves_the_other_batches_to_the_target(sim_batches):
+    pytest.importorskip("scvi", reason="scvi needs its optional package")
+    scvi = scgan.tl.BASELINES["scvi"]
+    counts = get_counts(sim_batches)
+    batches = sim_batches.obs["batch"].astype(str).to_numpy()
+    target = batches[0]
+    own = scvi(counts, batches=batches, max_epochs=2)
+    moved = scvi(counts, batches=batches, max_epochs=2, target_batch=target)
+    in_target = batches == target
+    np.testing.assert_array_equal(moved[in_target], own[in_target])
+    assert not np.allclose(moved[~in_target], own[~in_target])
+    with pytest.raises(ValueError, match="target_batch"):
+        scvi(counts, batches=batches, target_batch="no such batch")
