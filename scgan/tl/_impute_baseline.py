@@ -15,6 +15,8 @@ def impute_baseline(
     method: str,
     layer: str | None = None,
     labels_key: str | None = None,
+    batch_key: str | None = None,
+    target_batch: str | None = None,
     key_added: str | None = None,
     random_state: int = 0,
     copy: bool = False,
@@ -34,6 +36,11 @@ def impute_baseline(
         Read counts from ``layers[layer]`` instead of ``X``.
     labels_key
         ``obs`` column with cell types.
+    batch_key
+        ``obs`` column with batches; only ``"scvi"`` uses them.
+    target_batch
+        With ``"scvi"`` and ``batch_key``: every cell as if measured in this
+        batch (scVI's ``transform_batch``).
     key_added
         Layer to write; ``f"imputed_{method}"`` by default.
     random_state
@@ -49,9 +56,15 @@ def impute_baseline(
     if method not in BASELINES:
         msg = f"unknown baseline {method!r}; choose one of {sorted(BASELINES)}"
         raise ValueError(msg)
+    if target_batch is not None and method != "scvi":
+        raise ValueError(f"target_batch is for method='scvi', not {method!r}")
     counts = get_counts(adata, layer)
     labels = None if labels_key is None else obs_column(adata, labels_key)
-    imputed = BASELINES[method](counts, labels=labels, random_state=random_state)
+    batches = None if batch_key is None else obs_column(adata, batch_key)
+    options = {} if target_batch is None else {"target_batch": target_batch}
+    imputed = BASELINES[method](
+        counts, labels=labels, batches=batches, random_state=random_state, **options
+    )
     key_added = key_added or f"imputed_{method}"
     adata = adata.copy() if copy else adata
     adata.layers[key_added] = imputed.astype(np.float32)

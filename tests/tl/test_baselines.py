@@ -56,6 +56,25 @@ def test_impute_baseline_follows_scanpy_contract(sim_batches):
         scgan.tl.impute_baseline(adata, method="nope")
 
 
+def test_impute_baseline_hands_batches_and_target_to_the_baseline(sim_batches, monkeypatch):
+    calls = []
+
+    def record(counts, *, labels, batches, random_state, **options):
+        calls.append((batches, options))
+        return counts.toarray()
+
+    monkeypatch.setitem(scgan.tl.BASELINES, "scvi", record)
+    adata = sim_batches.copy()
+    target = str(adata.obs["batch"].iloc[0])
+    scgan.tl.impute_baseline(adata, method="scvi", batch_key="batch", target_batch=target)
+    batches, options = calls[0]
+    np.testing.assert_array_equal(batches, adata.obs["batch"].astype(str).to_numpy())
+    assert options == {"target_batch": target}
+    with pytest.raises(ValueError, match="target_batch is for method='scvi'"):
+        scgan.tl.impute_baseline(adata, method="alra", batch_key="batch", target_batch=target)
+    assert "imputed_alra" not in adata.layers
+
+
 def test_alra_is_seeded(sim_batches):
     counts = get_counts(sim_batches)
     a = scgan.tl.BASELINES["alra"](counts, labels=None, random_state=0)
