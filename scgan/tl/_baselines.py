@@ -179,6 +179,8 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None, 
     every cell's expression as if measured in that batch (its
     ``transform_batch``).
     """
+    batches = None if batches is None else np.asarray(batches).astype(str)
+    _check_target(target_batch, batches)
     try:
         import scvi as scvi_tools
     except ImportError as err:
@@ -186,9 +188,6 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None, 
         raise ImportError(msg) from err
     import anndata as ad
 
-    batches = None if batches is None else np.asarray(batches).astype(str)
-    if target_batch is not None and (batches is None or str(target_batch) not in set(batches)):
-        raise ValueError(f"target_batch={target_batch!r} is not one of the batches given")
     scvi_tools.settings.seed = random_state
     adata = ad.AnnData(sparse.csr_matrix(counts, dtype=np.float32))
     if batches is not None:
@@ -203,6 +202,18 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None, 
         return_numpy=True,
     )
     return (expression * lib[:, None]).astype(np.float32)
+
+
+def _check_target(target_batch, batches: np.ndarray | None) -> None:
+    """Refuse a ``target_batch`` without batches or outside them."""
+    if target_batch is None:
+        return
+    if batches is None:
+        msg = "target_batch needs the batches (batch_key)"
+        raise ValueError(msg)
+    if str(target_batch) not in set(batches):
+        msg = f"target_batch={target_batch!r} is not a batch; choose one of {sorted(set(batches))}"
+        raise ValueError(msg)
 
 
 BASELINES: dict[str, Imputer] = {

@@ -79,7 +79,8 @@ def benchmark(
         ``adata``, the layer it was made on is used.
     labels_key, batch_key
         ``obs`` columns with cell types and batches, passed to every method
-        (on shuffled genes too: the cells keep their annotation).
+        (on shuffled genes too: the cells keep their annotation); of the
+        baselines, ``"scvi"`` is conditioned on the batches.
     protocols
         Which of :data:`PROTOCOLS` to run, in this order.
     mask_fraction

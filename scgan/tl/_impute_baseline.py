@@ -56,8 +56,9 @@ def impute_baseline(
     if method not in BASELINES:
         msg = f"unknown baseline {method!r}; choose one of {sorted(BASELINES)}"
         raise ValueError(msg)
-    if target_batch is not None and method != "scvi":
-        raise ValueError(f"target_batch is for method='scvi', not {method!r}")
+    if target_batch is not None and (method != "scvi" or batch_key is None):
+        msg = f"target_batch needs method='scvi' and batch_key, not {method=!r}, {batch_key=!r}"
+        raise ValueError(msg)
     counts = get_counts(adata, layer)
     labels = None if labels_key is None else obs_column(adata, labels_key)
     batches = None if batch_key is None else obs_column(adata, batch_key)
