@@ -180,7 +180,8 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None, 
     ``transform_batch``).
     """
     batches = None if batches is None else np.asarray(batches).astype(str)
-    _check_target(target_batch, batches)
+    target = None if target_batch is None else str(target_batch)
+    _check_target(target, batches)
     try:
         import scvi as scvi_tools
     except ImportError as err:
@@ -198,20 +199,20 @@ def scvi(counts, *, labels=None, batches=None, random_state=0, max_epochs=None, 
     lib = library_size(counts)
     expression = model.get_normalized_expression(
         library_size=1.0,
-        transform_batch=None if target_batch is None else str(target_batch),
+        transform_batch=target,
         return_numpy=True,
     )
     return (expression * lib[:, None]).astype(np.float32)
 
 
-def _check_target(target_batch, batches: np.ndarray | None) -> None:
+def _check_target(target_batch: str | None, batches: np.ndarray | None) -> None:
     """Refuse a ``target_batch`` without batches or outside them."""
     if target_batch is None:
         return
     if batches is None:
         msg = "target_batch needs the batches (batch_key)"
         raise ValueError(msg)
-    if str(target_batch) not in set(batches):
+    if target_batch not in set(batches):
         msg = f"target_batch={target_batch!r} is not a batch; choose one of {sorted(set(batches))}"
         raise ValueError(msg)
 
