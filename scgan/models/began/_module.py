@@ -37,13 +37,18 @@ class Generator(nn.Module):
         self.out = GroupedLinear(groups, hidden, area)
         self.log_prior_size = nn.Parameter(torch.zeros(groups, area))
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor | None, context: torch.Tensor, codes: torch.Tensor
+    ) -> torch.Tensor:
         """``x``: ``(batch, groups, side²)``; ``context``: ``(batch, groups, n_context)``.
 
+        ``x=None`` where every part is blind (its own values all zero): the
+        product with zeros is skipped, which gives the same result.
         Returns the log rate ``(batch, groups, side²)`` per unit of library
         size.
         """
-        h = self.own(x) + self.context(context) + self.conditions(codes)
+        own = self.own.bias if x is None else self.own(x)
+        h = own + self.context(context) + self.conditions(codes)
         return self.out(self.act(self.middle(self.act(h))))
 
     def update(

@@ -329,13 +329,15 @@ def predict(
     (e.g. another batch), the rates move by G's difference between the cell
     under those codes and under its own.
     """
-    prior = generator(inputs.values, inputs.context, codes)
+    seeing = bool(inputs.seen.any())
+    values = inputs.values if seeing else None  # all blind: no own values to read
+    prior = generator(values, inputs.context, codes)
     log_rate = prior
-    if inputs.seen.any():
+    if seeing:
         updated = generator.update(prior, inputs.own, inputs.library)
         log_rate = torch.where(inputs.seen, updated, prior)
     if target_codes is not None:
-        log_rate = log_rate + generator(inputs.values, inputs.context, target_codes) - prior
+        log_rate = log_rate + generator(values, inputs.context, target_codes) - prior
     return log_rate, inputs.library
 
 
