@@ -255,3 +255,22 @@ def test_threads_follow_scanpy_and_never_exceed_the_cores():
     for bad in (0, -cores - 1):
         with pytest.raises(ValueError, match="n_jobs"):
             resolve_threads(bad)
+
+
+def test_labels_beyond_label_cells_cluster_a_sample_and_place_the_rest(adata, monkeypatch):
+    from scgan._anndata import _conditions
+
+    monkeypatch.setattr(_conditions, "LABEL_CELLS", 120)  # of 240 cells
+    codes, names, centroids = _conditions.derive_labels(adata.X, random_state=0)
+    again, _, _ = _conditions.derive_labels(adata.X, random_state=0)
+    assert len(codes) == adata.n_obs and len(centroids) == len(names) > 1
+    np.testing.assert_array_equal(codes, again)
+    sample = np.sort(np.random.default_rng(0).choice(adata.n_obs, 120, replace=False))
+    rest = np.setdiff1d(np.arange(adata.n_obs), sample)
+    placed = _conditions.nearest_centroid(adata.X[rest], centroids)
+    np.testing.assert_array_equal(codes[rest], placed)
+    truth = adata.obs["cell_type"].to_numpy()  # the placed cells follow the cell types
+    purity = np.mean(
+        [np.bincount(codes[truth == t]).max() / (truth == t).sum() for t in set(truth)]
+    )
+    assert purity > 0.8

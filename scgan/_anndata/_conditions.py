@@ -7,10 +7,14 @@ import anndata as ad
 import numpy as np
 
 from .._cluster import leiden, pca_embedding
-from .._data import normalise_log
+from .._data import normalise_log, row_chunks
 from ._read import obs_column
 
 logger = logging.getLogger(__name__)
+
+LABEL_CELLS = 50_000
+"""Derived labels cluster at most this many training cells (their neighbours are then exact,
+see ``_neighbours.EXACT_CELLS``); the others take the nearest cluster centroid's label."""
 
 
 @dataclass
@@ -70,16 +74,35 @@ class Conditions:
 
 
 def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Leiden clusters of the PCA of log-normalised counts: codes, names and centroids."""
-    log_values = normalise_log(counts)
+    """Leiden clusters of the PCA of log-normalised counts: codes, names and centroids.
+
+    Beyond ``LABEL_CELLS`` cells, ``LABEL_CELLS`` drawn at random (by
+    ``random_state``) are clustered, on exact neighbours, and every other
+    cell takes the label of the nearest centroid, as new cells do.
+    """
+    n_cells = counts.shape[0]
+    sample = None
+    if n_cells > LABEL_CELLS:
+        rng = np.random.default_rng(random_state)
+        sample = np.sort(rng.choice(n_cells, LABEL_CELLS, replace=False))
+    log_values = normalise_log(counts if sample is None else counts[sample])
     clusters = leiden(
         pca_embedding(log_values, random_state=random_state), random_state=random_state
     )
     names, codes = np.unique(clusters, return_inverse=True)
-    logger.info("no labels_key: derived %d labels by Leiden clustering", len(names))
     centroids = np.stack(
         [np.asarray(log_values[codes == c].mean(axis=0)).ravel() for c in range(len(names))]
     )
+    if sample is not None:
+        sample_codes = codes
+        codes = np.concatenate(
+            [nearest_centroid(counts[rows], centroids) for rows in row_chunks(n_cells, 65536)]
+        )
+        codes[sample] = sample_codes
+        logger.info(
+            "clustered %d cells drawn at random; the others by nearest centroid", LABEL_CELLS
+        )
+    logger.info("no labels_key: derived %d labels by Leiden clustering", len(names))
     return codes, [str(n) for n in names], centroids
 
 
