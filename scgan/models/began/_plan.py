@@ -330,7 +330,9 @@ def predict(
     under those codes and under its own.
     """
     seeing = bool(inputs.seen.any())
-    values = inputs.values if seeing else None  # all blind: no own values to read
+    # all blind, outside training: no own values to read (in training the first layer's
+    # weights must still get their zero gradient, for Adam and for the processes' averages)
+    values = inputs.values if seeing or torch.is_grad_enabled() else None
     prior = generator(values, inputs.context, codes)
     log_rate = prior
     if seeing:
