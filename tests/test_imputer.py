@@ -261,6 +261,7 @@ def test_labels_beyond_label_cells_cluster_a_sample_and_place_the_rest(adata, mo
     from scgan._anndata import _conditions
 
     monkeypatch.setattr(_conditions, "LABEL_CELLS", 120)  # of 240 cells
+    monkeypatch.setattr(_conditions, "PLACE_ROWS", 50)  # placed in chunks
     codes, names, centroids = _conditions.derive_labels(adata.X, random_state=0)
     again, _, _ = _conditions.derive_labels(adata.X, random_state=0)
     assert len(codes) == adata.n_obs and len(centroids) == len(names) > 1
@@ -269,6 +270,9 @@ def test_labels_beyond_label_cells_cluster_a_sample_and_place_the_rest(adata, mo
     rest = np.setdiff1d(np.arange(adata.n_obs), sample)
     placed = _conditions.nearest_centroid(adata.X[rest], centroids)
     np.testing.assert_array_equal(codes[rest], placed)
+    log_values = _conditions.normalise_log(adata.X[sample])  # the sample keeps its clusters
+    clusters = _conditions.leiden(_conditions.pca_embedding(log_values, random_state=0))
+    np.testing.assert_array_equal(codes[sample], np.unique(clusters, return_inverse=True)[1])
     truth = adata.obs["cell_type"].to_numpy()  # the placed cells follow the cell types
     purity = np.mean(
         [np.bincount(codes[truth == t]).max() / (truth == t).sum() for t in set(truth)]

@@ -8,13 +8,16 @@ import numpy as np
 
 from .._cluster import leiden, pca_embedding
 from .._data import normalise_log, row_chunks
+from .._neighbours import EXACT_CELLS
 from ._read import obs_column
 
 logger = logging.getLogger(__name__)
 
-LABEL_CELLS = 50_000
-"""Derived labels cluster at most this many training cells (their neighbours are then exact,
-see ``_neighbours.EXACT_CELLS``); the others take the nearest cluster centroid's label."""
+LABEL_CELLS = EXACT_CELLS
+"""Derived labels cluster at most this many training cells, on exact neighbours; the others
+take the nearest cluster centroid's label."""
+PLACE_ROWS = 65_536
+"""Cells placed by nearest centroid at a time."""
 
 
 @dataclass
@@ -96,7 +99,7 @@ def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.
     if sample is not None:
         sample_codes = codes
         codes = np.concatenate(
-            [nearest_centroid(counts[rows], centroids) for rows in row_chunks(n_cells, 65536)]
+            [nearest_centroid(counts[rows], centroids) for rows in row_chunks(n_cells, PLACE_ROWS)]
         )
         codes[sample] = sample_codes
         logger.info(
