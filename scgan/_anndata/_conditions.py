@@ -98,9 +98,7 @@ def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.
     )
     if sample is not None:
         sample_codes = codes
-        codes = np.concatenate(
-            [nearest_centroid(counts[rows], centroids) for rows in row_chunks(n_cells, PLACE_ROWS)]
-        )
+        codes = nearest_centroid(counts, centroids)
         codes[sample] = sample_codes
         logger.info(
             "clustered %d cells drawn at random; the others by nearest centroid", LABEL_CELLS
@@ -110,7 +108,14 @@ def derive_labels(counts, random_state: int) -> tuple[np.ndarray, list[str], np.
 
 
 def nearest_centroid(counts, centroids: np.ndarray) -> np.ndarray:
-    """Index of the centroid nearest to each cell's log-normalised profile."""
+    """Index of the centroid nearest to each cell's log-normalised profile (``PLACE_ROWS`` at a time)."""
+    chunks = row_chunks(counts.shape[0], PLACE_ROWS)
+    return np.concatenate(
+        [np.empty(0, np.int64)] + [_nearest(counts[r], centroids) for r in chunks]
+    )
+
+
+def _nearest(counts, centroids: np.ndarray) -> np.ndarray:
     log_values = normalise_log(counts)
     distances = (
         np.asarray(log_values.multiply(log_values).sum(axis=1))
